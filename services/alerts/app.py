@@ -1,0 +1,17 @@
+"""Alerts service: rules, alerts, receivers, playbooks and drills."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from shared.service import create_service_app
+
+
+def create_app(database_url: str | None = None) -> FastAPI:
+    return create_service_app(
+        name="alerts",
+        title="riskwatch alerts",
+        description="De-duplicated alerts on risk indicators, notifications and playbooks.",
+        routers=[],
+        database_url=database_url,
+    )

@@ -1,0 +1,25 @@
+"""Reviews service: periodic reviews, risk profile history, reports; also serves the audit log."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.reviews.audit.router import router as audit_router
+from services.reviews.queue.router import router as queue_router
+from shared.service import create_service_app
+
+TAGS = [
+    {"name": "audit", "description": "Tamper-evident audit log of risk decisions"},
+    {"name": "queue", "description": "Work queue depth and dead letters"},
+]
+
+
+def create_app(database_url: str | None = None) -> FastAPI:
+    return create_service_app(
+        name="reviews",
+        title="riskwatch reviews",
+        description="Periodic reviews by tier, decisions, risk history and portfolio reports.",
+        routers=[audit_router, queue_router],
+        tags=TAGS,
+        database_url=database_url,
+    )

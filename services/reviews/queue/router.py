@@ -1,0 +1,67 @@
+"""Operators' view of the work queue: depth per topic, dead letters, and retrying them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from shared import audit, queue
+from shared.auth import secured
+from shared.errors import NotFound
+from shared.service import SessionDep
+
+router = APIRouter(prefix="/v1/queue", tags=["queue"])
+
+
+class WorkItemOut(BaseModel):
+    id: int
+    topic: str
+    key: str
+    payload: dict[str, Any]
+    status: str
+    attempts: int
+    last_error: str | None
+    available_at: dt.datetime
+    created_at: dt.datetime
+
+
+class QueueDepth(BaseModel):
+    topic: str
+    status: str
+    count: int
+
+
+@router.get("/depth", summary="Items per topic and status", operation_id="queue-depth",
+            response_model=list[QueueDepth], **secured("admin"))
+def depth(session: Session = SessionDep) -> list[QueueDepth]:
+    return [QueueDepth(topic=t, status=s, count=c) for (t, s), c in
+            sorted(queue.depth(session).items())]
+
+
+@router.get("/dead-letters", summary="Dead-lettered work items",
+            operation_id="queue-dead-letters", response_model=list[WorkItemOut],
+            **secured("admin"))
+def dead_letters(
+    session: Session = SessionDep,
+    topic: str | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+) -> list[WorkItemOut]:
+    items = queue.list_items(session, status=queue.DEAD, topic=topic, limit=limit, offset=offset)
+    return [WorkItemOut.model_validate(i, from_attributes=True) for i in items]
+
+
+@router.post("/dead-letters/{item_id}/retry", summary="Retry a dead-lettered item",
+             operation_id="queue-retry", status_code=202, **secured("admin", extra_errors=[404]))
+def retry(item_id: int, session: Session = SessionDep) -> dict[str, Any]:
+    if not queue.retry_dead(session, item_id):
+        raise NotFound(f"No dead-lettered work item {item_id}.")
+    audit.record(session, actor="operator", action="queue.retry", subject_type="work_item",
+                 subject_id=str(item_id))
+    return {"id": item_id, "status": queue.PENDING}
+
+

@@ -1,0 +1,25 @@
+"""Scoring service: features, models, scores, tiers and credit decisions."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from shared.service import create_service_app
+
+TAGS = [
+    {"name": "risk", "description": "Current risk and score history per customer"},
+    {"name": "decisions", "description": "Credit decisions"},
+    {"name": "models", "description": "Training, backtests, promotion and drift"},
+    {"name": "tiers", "description": "Tier thresholds and strategies"},
+]
+
+
+def create_app(database_url: str | None = None) -> FastAPI:
+    return create_service_app(
+        name="scoring",
+        title="riskwatch scoring",
+        description="Default and churn risk, explained, tiered and used for credit decisions.",
+        routers=[],
+        tags=TAGS,
+        database_url=database_url,
+    )

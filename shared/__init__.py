@@ -1,0 +1,1 @@
+"""The thin library every riskwatch process shares: settings, schema, queue, auth, audit."""

@@ -1,0 +1,111 @@
+"""Tamper-evident audit log: every row carries the hash of the row before it and of its own
+canonical content, so editing or deleting any row breaks the chain from there on."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from shared.models import AuditEntry, utcnow
+
+GENESIS_HASH = "0" * 64
+# Arbitrary constant naming the PostgreSQL advisory lock that serialises appends.
+_AUDIT_LOCK_ID = 7_314_001
+
+
+def canonical_content(
+    *, occurred_at: dt.datetime, actor: str, action: str, subject_type: str, subject_id: str,
+    details: dict[str, Any], prev_hash: str,
+) -> str:
+    return json.dumps(
+        {
+            "occurred_at": occurred_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+            "actor": actor,
+            "action": action,
+            "subject_type": subject_type,
+            "subject_id": subject_id,
+            "details": details,
+            "prev_hash": prev_hash,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=str,
+    )
+
+
+def entry_hash(content: str) -> str:
+    return hashlib.sha256(content.encode()).hexdigest()
+
+
+def record(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    subject_type: str,
+    subject_id: str,
+    details: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Append one entry in the caller's transaction."""
+    if session.get_bind().dialect.name == "postgresql":
+        # Appends must be serial or two writers would chain onto the same tail.
+        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _AUDIT_LOCK_ID})
+    prev = session.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1))
+    prev_hash = prev or GENESIS_HASH
+    # Round-trip through JSON so what we hash is exactly what the database gives back.
+    clean_details = json.loads(json.dumps(details or {}, default=str))
+    occurred_at = utcnow()
+    content = canonical_content(
+        occurred_at=occurred_at, actor=actor, action=action, subject_type=subject_type,
+        subject_id=subject_id, details=clean_details, prev_hash=prev_hash,
+    )
+    entry = AuditEntry(
+        occurred_at=occurred_at, actor=actor, action=action, subject_type=subject_type,
+        subject_id=subject_id, details=clean_details, prev_hash=prev_hash,
+        hash=entry_hash(content),
+    )
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+@dataclass(frozen=True)
+class Verification:
+    ok: bool
+    checked: int
+    first_broken_id: int | None = None
+    reason: str | None = None
+
+
+def verify(session: Session, *, batch_size: int = 1000) -> Verification:
+    """Walk the chain in order; name the first row whose links or content do not hold."""
+    expected_prev = GENESIS_HASH
+    checked = 0
+    last_id = 0
+    while True:
+        rows = session.scalars(
+            select(AuditEntry).where(AuditEntry.id > last_id).order_by(AuditEntry.id)
+            .limit(batch_size)
+        ).all()
+        if not rows:
+            return Verification(ok=True, checked=checked)
+        for row in rows:
+            if row.prev_hash != expected_prev:
+                return Verification(False, checked, row.id, "previous-hash link broken")
+            content = canonical_content(
+                occurred_at=row.occurred_at, actor=row.actor, action=row.action,
+                subject_type=row.subject_type, subject_id=row.subject_id,
+                details=row.details, prev_hash=row.prev_hash,
+            )
+            if entry_hash(content) != row.hash:
+                return Verification(False, checked, row.id, "content does not match its hash")
+            expected_prev = row.hash
+            checked += 1
+            last_id = row.id

@@ -1,0 +1,22 @@
+"""Every table of the one riskwatch schema; importing this registers them all on Base.metadata."""
+
+# Service issues add their tables in modules of their own, imported here.
+from shared.models import ingest as _ingest  # noqa: E402,F401
+from shared.models import scoring as _scoring  # noqa: E402,F401
+from shared.models.base import Base, JsonDoc, UtcDateTime, utcnow
+from shared.models.customers import Customer, CustomerAlias, Event
+from shared.models.platform import ApiKey, AuditEntry, BigId, WorkItem
+
+__all__ = [
+    "ApiKey",
+    "AuditEntry",
+    "Base",
+    "BigId",
+    "Customer",
+    "CustomerAlias",
+    "Event",
+    "JsonDoc",
+    "UtcDateTime",
+    "WorkItem",
+    "utcnow",
+]

@@ -1,0 +1,138 @@
+"""The app factory every service uses: health, readiness, metrics, errors, request context."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from shared.auth import ensure_bootstrap_key
+from shared.db import Database
+from shared.errors import install_error_handlers
+from shared.migrate import is_at_head
+from shared.observability import Metrics, RequestContextMiddleware, configure_logging
+from shared.settings import get_settings
+
+PROBLEM_COMPONENT = {
+    "type": "object",
+    "description": "RFC 9457 problem details",
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"},
+        "status": {"type": "integer"}, "detail": {"type": "string"},
+        "code": {"type": "string"}, "instance": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object", "properties": {
+            "field": {"type": "string"}, "message": {"type": "string"}}}},
+    },
+}
+
+
+def get_db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One transaction per request, committed here once the route returns without error."""
+    with get_db(request).transaction() as session:
+        yield session
+
+
+SessionDep = Depends(get_session)
+
+
+def add_operational_routes(app: FastAPI, *, readiness: Callable[[], dict[str, Any]]) -> None:
+    ops = APIRouter(tags=["operations"])
+
+    @ops.get("/healthz", summary="Process is up", operation_id="operations-healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": app.state.service_name}
+
+    @ops.get("/readyz", summary="Database reachable and migrated",
+             operation_id="operations-readyz")
+    def readyz() -> JSONResponse:
+        checks = readiness()
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ready" if ready else "not-ready", "checks": checks},
+                            status_code=200 if ready else 503)
+
+    @ops.get("/metrics", summary="Prometheus metrics", operation_id="operations-metrics",
+             response_class=Response)
+    def metrics() -> Response:
+        body, content_type = app.state.metrics.render()
+        return Response(body, media_type=content_type)
+
+    app.include_router(ops)
+
+
+def database_readiness(db: Database) -> dict[str, Any]:
+    checks: dict[str, Any] = {}
+    try:
+        with db.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+        checks["migrations"] = "ok" if is_at_head(db.engine) else "not at head"
+    except Exception as exc:  # noqa: BLE001 - readiness reports, never raises
+        checks["database"] = f"error: {type(exc).__name__}"
+    return checks
+
+
+def create_service_app(
+    *,
+    name: str,
+    title: str,
+    description: str,
+    routers: Sequence[APIRouter],
+    tags: list[dict[str, str]] | None = None,
+    database_url: str | None = None,
+    on_startup: Callable[[FastAPI], None] | None = None,
+) -> FastAPI:
+    settings = get_settings()
+    configure_logging(name, settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.db = Database(database_url or settings.database_url)
+        if settings.bootstrap_api_key:
+            with app.state.db.transaction() as session:
+                ensure_bootstrap_key(session, settings.bootstrap_api_key)
+        if on_startup:
+            on_startup(app)
+        yield
+        app.state.db.dispose()
+
+    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan,
+                  openapi_tags=tags)
+    app.state.service_name = name
+    app.state.metrics = Metrics(name)
+    install_error_handlers(app)
+    add_operational_routes(app, readiness=lambda: database_readiness(app.state.db))
+    for router in routers:
+        app.include_router(router)
+    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
+    _document_security(app)
+    return app
+
+
+def _document_security(app: FastAPI) -> None:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        from fastapi.openapi.utils import get_openapi
+
+        schema = get_openapi(title=app.title, version=app.version, description=app.description,
+                             routes=app.routes, tags=app.openapi_tags)
+        components = schema.setdefault("components", {})
+        components.setdefault("schemas", {})["Problem"] = PROBLEM_COMPONENT
+        components["securitySchemes"] = {
+            "ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+            "BearerAuth": {"type": "http", "scheme": "bearer"},
+        }
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,117 @@
+"""Test fixtures: every database test runs on real SQLite and real PostgreSQL, each migrated
+with the real migrations; each test starts from empty tables."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from shared.auth import Principal, identity_headers
+from shared.db import Database, normalize_url
+from shared.migrate import upgrade
+from shared.models import Base
+from tests.stack import Stack, start_stack
+
+os.environ.setdefault("RISKWATCH_ENV", "test")
+TEST_SECRET = "test-internal-secret"
+os.environ["RISKWATCH_INTERNAL_SECRET"] = TEST_SECRET
+POSTGRES_ADMIN_URL = os.environ.get(
+    "RISKWATCH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+_pg_notice_shown = False
+
+
+def _postgres_available() -> str | None:
+    try:
+        engine = sa.create_engine(normalize_url(POSTGRES_ADMIN_URL),
+                                  isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:  # noqa: BLE001 - any failure means "not available"
+        return str(exc).splitlines()[0]
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+                 ) -> Iterator[str]:
+    """A freshly migrated database of each engine, shared by the tests of one session."""
+    global _pg_notice_shown
+    if request.param == "sqlite":
+        path: Path = tmp_path_factory.mktemp("sqlite") / "riskwatch.db"
+        url = f"sqlite:///{path}"
+        upgrade(url)
+        yield url
+        return
+    problem = _postgres_available()
+    if problem:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is required under CI=true and is not reachable: {problem}")
+        if not _pg_notice_shown:
+            print(f"\n!!! PostgreSQL not reachable ({problem}): PostgreSQL tests SKIPPED !!!\n")
+            _pg_notice_shown = True
+        pytest.skip("PostgreSQL not reachable")
+    name = f"rw_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(normalize_url(POSTGRES_ADMIN_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = normalize_url(POSTGRES_ADMIN_URL).rsplit("/", 1)[0] + f"/{name}"
+    upgrade(url)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def session_db(database_url: str) -> Iterator[Database]:
+    database = Database(database_url)
+    yield database
+    database.dispose()
+
+
+def _empty_all_tables(database: Database) -> None:
+    with database.engine.begin() as conn:
+        if database.engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+            conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(Base.metadata.sorted_tables):
+                conn.execute(table.delete())
+
+
+@pytest.fixture
+def db(session_db: Database) -> Iterator[Database]:
+    """The session's database, emptied after the test."""
+    yield session_db
+    _empty_all_tables(session_db)
+
+
+@pytest.fixture
+def engine_name(database_url: str) -> str:
+    return "sqlite" if database_url.startswith("sqlite") else "postgresql"
+
+
+def auth_headers(*scopes: str, key_id: str = "test-key", name: str = "tests") -> dict[str, str]:
+    """Headers the gateway would add for a caller holding ``scopes`` (for in-process apps)."""
+    principal = Principal(key_id, name, frozenset(scopes))
+    return identity_headers(principal, secret=TEST_SECRET)
+
+
+@pytest.fixture(scope="session")
+def stack(database_url: str) -> Iterator[Stack]:
+    """Gateway + four services (+ workers) as real processes over real HTTP."""
+    with start_stack(database_url, internal_secret=TEST_SECRET) as running:
+        yield running
+
+
+@pytest.fixture
+def live(stack: Stack, db: Database) -> Stack:
+    """The running stack with emptied tables after the test (API key re-created each test)."""
+    stack.ensure_admin_key(db)
+    return stack
