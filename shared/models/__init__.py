@@ -4,7 +4,7 @@
 from shared.models import ingest as _ingest  # noqa: E402,F401
 from shared.models import scoring as _scoring  # noqa: E402,F401
 from shared.models.base import Base, JsonDoc, UtcDateTime, utcnow
-from shared.models.customers import Customer, CustomerAlias, Event
+from shared.models.customers import Customer, CustomerAlias, Event, IndustryOutlook
 from shared.models.platform import ApiKey, AuditEntry, BigId, WorkItem
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "Customer",
     "CustomerAlias",
     "Event",
+    "IndustryOutlook",
     "JsonDoc",
     "UtcDateTime",
     "WorkItem",

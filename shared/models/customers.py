@@ -88,3 +88,19 @@ class Event(Base):
     due_on: Mapped[dt.date | None] = mapped_column(Date)
     value: Mapped[float | None] = mapped_column(Float)
     counterparty: Mapped[str | None] = mapped_column(String(255))
+
+
+class IndustryOutlook(Base):
+    """An industry's outlook index as of a date (from `industry.outlook` events or imports)."""
+
+    __tablename__ = "industry_outlook"
+    __table_args__ = (UniqueConstraint("source", "industry", "as_of"),
+                      Index(None, "industry", "as_of"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    industry: Mapped[str] = mapped_column(String(100))
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    # Higher is better; -1..1 by convention (e.g. -0.4 = deteriorating sector).
+    index_value: Mapped[float] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(255))
+    received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -1,8 +1,8 @@
 """platform and customers
 
 Revision ID: 0001
-Revises: 
-Create Date: 2026-11-29 14:37:17.461819
+Revises:
+Create Date: 2026-11-29 14:41:19.469946
 """
 
 from __future__ import annotations
@@ -68,6 +68,19 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('customer', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_customer_industry'), ['industry'], unique=False)
+
+    op.create_table('industry_outlook',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('industry', sa.String(length=100), nullable=False),
+    sa.Column('as_of', sa.Date(), nullable=False),
+    sa.Column('index_value', sa.Float(), nullable=False),
+    sa.Column('source', sa.String(length=255), nullable=False),
+    sa.Column('received_at', shared.models.base.UtcDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_industry_outlook')),
+    sa.UniqueConstraint('source', 'industry', 'as_of', name=op.f('uq_industry_outlook_source_industry_as_of'))
+    )
+    with op.batch_alter_table('industry_outlook', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_industry_outlook_industry_as_of'), ['industry', 'as_of'], unique=False)
 
     op.create_table('work_item',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -141,6 +154,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_work_item_topic_status_available_at'))
 
     op.drop_table('work_item')
+    with op.batch_alter_table('industry_outlook', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_industry_outlook_industry_as_of'))
+
+    op.drop_table('industry_outlook')
     with op.batch_alter_table('customer', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_customer_industry'))
 
