@@ -8,7 +8,7 @@ import re
 ROUTES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^/v1/customers/[^/]+/(risk|scores)(/.*)?$"), "scoring"),
     (re.compile(r"^/v1/customers/[^/]+/profile-history(/.*)?$"), "reviews"),
-    (re.compile(r"^/v1/(customers|events|webhooks|imports)(/.*)?$"), "ingest"),
+    (re.compile(r"^/v1/(customers|events|webhooks|webhook-sources|imports)(/.*)?$"), "ingest"),
     (re.compile(r"^/v1/(decisions|models|tiers|scoring)(/.*)?$"), "scoring"),
     (re.compile(r"^/v1/(alerts|alert-rules|silences|receivers|playbooks|drills)(/.*)?$"),
      "alerts"),
