@@ -1,3 +1,38 @@
-"""Tables owned by the ingest service."""
+"""Tables owned by the ingest service: idempotency keys and webhook delivery de-duplication."""
 
 from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.models.base import Base, JsonDoc, UtcDateTime, utcnow
+
+
+class IdempotencyKey(Base):
+    """The stored answer to a POST sent with an ``Idempotency-Key`` header, per caller."""
+
+    __tablename__ = "idempotency_key"
+
+    # The API key id of the caller: two callers never share a key space.
+    owner: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    # Method and path plus a digest of the body: the same key with another request is refused.
+    request_hash: Mapped[str] = mapped_column(String(64))
+    # "running" until the request's own transaction stores its answer ("done").
+    state: Mapped[str] = mapped_column(String(16))
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[Any] = mapped_column(JsonDoc, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+
+
+class WebhookDelivery(Base):
+    """A delivery (or notification) an adapter has processed: CRM retries store nothing twice."""
+
+    __tablename__ = "webhook_delivery"
+
+    adapter: Mapped[str] = mapped_column(String(64), primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)

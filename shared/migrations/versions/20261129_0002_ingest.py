@@ -7,6 +7,12 @@ Create Date: 2026-11-29
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+import shared.models.base
+
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
@@ -14,8 +20,33 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table('idempotency_key',
+    sa.Column('owner', sa.String(length=64), nullable=False),
+    sa.Column('key', sa.String(length=255), nullable=False),
+    sa.Column('request_hash', sa.String(length=64), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('response_status', sa.Integer(), nullable=True),
+    sa.Column('response_body', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
+    sa.Column('created_at', shared.models.base.UtcDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('owner', 'key', name=op.f('pk_idempotency_key'))
+    )
+    with op.batch_alter_table('idempotency_key', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_idempotency_key_created_at'), ['created_at'], unique=False)
+
+    op.create_table('webhook_delivery',
+    sa.Column('adapter', sa.String(length=64), nullable=False),
+    sa.Column('delivery_id', sa.String(length=255), nullable=False),
+    sa.Column('received_at', shared.models.base.UtcDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('adapter', 'delivery_id', name=op.f('pk_webhook_delivery'))
+    )
+    with op.batch_alter_table('webhook_delivery', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_webhook_delivery_received_at'), ['received_at'], unique=False)
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table('webhook_delivery', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_webhook_delivery_received_at'))
+    op.drop_table('webhook_delivery')
+    with op.batch_alter_table('idempotency_key', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_idempotency_key_created_at'))
+    op.drop_table('idempotency_key')
