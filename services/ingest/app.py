@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.ingest.events.router import router as events_router
+from services.ingest.settings import IngestSettings, get_ingest_settings
 from shared.service import create_service_app
 
 TAGS = [
@@ -14,12 +16,15 @@ TAGS = [
 ]
 
 
-def create_app(database_url: str | None = None) -> FastAPI:
-    return create_service_app(
+def create_app(database_url: str | None = None,
+               settings: IngestSettings | None = None) -> FastAPI:
+    app = create_service_app(
         name="ingest",
         title="riskwatch ingest",
         description="Customers and events in, from CRMs, company systems and files.",
-        routers=[],
+        routers=[events_router],
         tags=TAGS,
         database_url=database_url,
     )
+    app.state.ingest_settings = settings or get_ingest_settings()
+    return app

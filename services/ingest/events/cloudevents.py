@@ -1,0 +1,126 @@
+"""CloudEvents 1.0 in: one JSON object (structured mode, or rebuilt from binary-mode ``ce-*``
+headers) becomes a validated :class:`NewEvent`, or a list of field errors naming what is wrong.
+Pure functions: no HTTP, no database."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from shared.errors import field_error
+from shared.event_types import IndustryOutlookData, project, validate_data
+
+SPECVERSION = "1.0"
+# Context attributes with a column of their own; everything else goes to `attributes`.
+_COLUMNS = {"id", "source", "type", "subject", "time", "data"}
+_LIMITS = {"id": 255, "source": 255, "type": 100, "subject": 128}
+
+
+class EventInvalid(Exception):
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors))
+        self.errors = errors
+
+
+@dataclass
+class NewEvent:
+    source: str
+    event_id: str
+    type: str
+    subject: str | None
+    occurred_at: dt.datetime
+    data: Any
+    attributes: dict[str, Any]
+    columns: dict[str, Any]
+    outlook: IndustryOutlookData | None = None
+    # Filled in by the service once aliases are resolved.
+    customer_id: str | None = field(default=None)
+
+
+def parse_time(value: Any) -> dt.datetime:
+    """An RFC 3339 timestamp with an offset, as UTC (raises ValueError otherwise)."""
+    if not isinstance(value, str):
+        raise ValueError("must be an RFC 3339 timestamp string")
+    parsed = dt.datetime.fromisoformat(value.strip())
+    if parsed.tzinfo is None:
+        raise ValueError("must carry a UTC offset, e.g. 2026-01-31T09:30:00Z")
+    return parsed.astimezone(dt.UTC)
+
+
+def _data_errors(exc: ValidationError) -> list[dict[str, Any]]:
+    return [
+        field_error(".".join(["data", *(str(p) for p in err["loc"])]).rstrip("."), err["msg"])
+        for err in exc.errors()
+    ]
+
+
+def parse_event(obj: Any, *, received_at: dt.datetime, prefix: str = "") -> NewEvent:
+    """Validate one CloudEvent; field names in errors carry ``prefix`` (e.g. ``[3].``)."""
+    if not isinstance(obj, dict):
+        raise EventInvalid([field_error(prefix.rstrip(".") or "body",
+                                        "an event must be a JSON object")])
+    errors: list[dict[str, Any]] = []
+
+    def text(name: str, *, required: bool) -> str | None:
+        value = obj.get(name)
+        if value is None:
+            if required:
+                errors.append(field_error(prefix + name, "required attribute is missing"))
+            return None
+        if not isinstance(value, str) or not value.strip():
+            errors.append(field_error(prefix + name, "must be a non-empty string"))
+            return None
+        if len(value) > _LIMITS.get(name, 10_000):
+            errors.append(field_error(prefix + name, f"at most {_LIMITS[name]} characters"))
+            return None
+        return value
+
+    specversion = obj.get("specversion")
+    if specversion is None:
+        errors.append(field_error(prefix + "specversion", "required attribute is missing"))
+    elif specversion != SPECVERSION:
+        errors.append(field_error(prefix + "specversion", "only CloudEvents 1.0 is supported"))
+    event_id = text("id", required=True)
+    source = text("source", required=True)
+    event_type = text("type", required=True)
+    subject = text("subject", required=False)
+    occurred_at = received_at
+    if obj.get("time") is not None:
+        try:
+            occurred_at = parse_time(obj["time"])
+        except ValueError as exc:
+            errors.append(field_error(prefix + "time", str(exc)))
+    if obj.get("subject") is None and event_type != "industry.outlook":
+        errors.append(field_error(prefix + "subject",
+                                  "required: the subject is the customer id"))
+    data = obj.get("data")
+    validated = None
+    if event_type is not None:
+        try:
+            validated = validate_data(event_type, data)
+        except ValidationError as exc:
+            errors.extend(field_error(prefix + e["field"], e["message"])
+                          for e in _data_errors(exc))
+    if errors:
+        raise EventInvalid(errors)
+    assert event_id is not None and source is not None and event_type is not None
+    attributes = {k: v for k, v in obj.items() if k not in _COLUMNS}
+    return NewEvent(
+        source=source, event_id=event_id, type=event_type, subject=subject,
+        occurred_at=occurred_at, data=data, attributes=attributes,
+        columns=project(event_type, validated),
+        outlook=validated if isinstance(validated, IndustryOutlookData) else None,
+    )
+
+
+def from_binary(headers: dict[str, str], content_type: str | None, data: Any) -> dict[str, Any]:
+    """Binary mode: the ``ce-*`` headers are the attributes, the body is ``data``."""
+    event: dict[str, Any] = {k[3:]: v for k, v in headers.items() if k.startswith("ce-")}
+    if content_type:
+        event["datacontenttype"] = content_type
+    if data is not None:
+        event["data"] = data
+    return event

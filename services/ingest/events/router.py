@@ -1,0 +1,166 @@
+"""POST /v1/events (structured or binary mode) and POST /v1/events/batch."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from services.ingest.events.schemas import (
+    CLOUDEVENT_EXAMPLE,
+    CLOUDEVENT_SCHEMA,
+    BatchResult,
+    EventResult,
+)
+from services.ingest.events.service import EventOutcome, ingest_events
+from services.ingest.http import (
+    ingest_settings,
+    is_json,
+    media_type,
+    parse_json,
+    raw_body,
+    secured_route,
+)
+from services.ingest.settings import IngestSettings
+from shared.errors import (
+    BadRequest,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+    field_error,
+    problem_response,
+)
+from shared.service import SessionDep
+
+router = APIRouter(prefix="/v1/events", tags=["events"])
+
+STRUCTURED = ("application/cloudevents+json", "application/json")
+BATCH = ("application/cloudevents-batch+json", "application/json")
+
+
+def outcome_json(outcome: EventOutcome) -> dict[str, Any]:
+    return EventResult.model_validate(outcome, from_attributes=True).model_dump(
+        exclude_none=True)
+
+
+def batch_response(outcomes: list[EventOutcome]) -> JSONResponse:
+    """202 all accepted, 200 all duplicates, 422 all rejected, 207 for any mix."""
+    counts = {s: sum(1 for o in outcomes if o.status == s)
+              for s in ("accepted", "duplicate", "rejected")}
+    body: dict[str, Any] = {**counts, "results": [outcome_json(o) for o in outcomes]}
+    total = len(outcomes)
+    if counts["rejected"] == total:
+        return problem_response(status=422, code="validation-failed",
+                                title="The request did not validate",
+                                detail="No event in the batch is valid.",
+                                errors=[e for o in outcomes for e in o.errors], **body)
+    status = 202 if counts["accepted"] == total else 200 if counts["duplicate"] == total else 207
+    return JSONResponse(body, status_code=status)
+
+
+def _binary_event(request: Request, body: bytes, media: str) -> dict[str, Any]:
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    event: dict[str, Any] = {k[3:]: v for k, v in headers.items() if k.startswith("ce-")}
+    if media:
+        event["datacontenttype"] = request.headers.get("content-type")
+    if not body:
+        return event
+    if is_json(media):
+        event["data"] = parse_json(body)
+    elif media.startswith("text/"):
+        try:
+            event["data"] = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadRequest("The body is not UTF-8 text.", errors=[
+                field_error("body", "text data must be UTF-8")]) from None
+    else:
+        event["data_base64"] = base64.b64encode(body).decode("ascii")
+    return event
+
+
+@router.post(
+    "",
+    operation_id="events-ingest",
+    summary="Send one CloudEvent",
+    description=(
+        "Structured mode (`application/cloudevents+json`, or `application/json` with the same "
+        "fields) or binary mode (`ce-*` headers, `data` in the body). Known types have their "
+        "`data` validated. De-duplicated on (`source`, `id`): **202** accepted, **200** "
+        "duplicate (stored once). An event for an unknown customer creates a minimal customer "
+        "flagged incomplete. Scoring and alerts work is enqueued in the same transaction."
+    ),
+    status_code=202,
+    response_model=EventResult,
+    **secured_route("ingest:write", extra_errors=(400, 415, 422), request_body={
+        "required": True, "content": {
+            "application/cloudevents+json": {"schema": CLOUDEVENT_SCHEMA,
+                                             "example": CLOUDEVENT_EXAMPLE},
+            "application/json": {"schema": CLOUDEVENT_SCHEMA, "example": CLOUDEVENT_EXAMPLE},
+        }}),
+)
+def post_event(request: Request, body: bytes = Depends(raw_body),
+               session: Session = SessionDep) -> JSONResponse:
+    media = media_type(request)
+    if "ce-specversion" in request.headers:
+        item = _binary_event(request, body, media)
+    elif media in STRUCTURED:
+        item = parse_json(body)
+        if isinstance(item, list):
+            raise UnsupportedMediaType("A JSON array is a batch: send it to /v1/events/batch.")
+    elif media == "application/cloudevents-batch+json":
+        raise UnsupportedMediaType("Batches go to /v1/events/batch.")
+    else:
+        raise UnsupportedMediaType(
+            f"Content type '{media or 'none'}' is not accepted: use "
+            "application/cloudevents+json, application/json, or binary mode (ce-* headers).")
+    outcome = ingest_events(session, items=[item], field_prefix=False)[0]
+    if outcome.status == "rejected":
+        raise ValidationFailed("The event did not validate.", errors=outcome.errors)
+    return JSONResponse(outcome_json(outcome),
+                        status_code=202 if outcome.status == "accepted" else 200)
+
+
+@router.post(
+    "/batch",
+    operation_id="events-ingest-batch",
+    summary="Send a batch of CloudEvents",
+    description=(
+        "`application/cloudevents-batch+json` or a plain JSON array, up to 1,000 events "
+        "(configurable). Valid events are stored even when others are not; the answer lists "
+        "every event's outcome. **202** all accepted, **200** all duplicates, **207** mixed, "
+        "**422** none valid."
+    ),
+    status_code=202,
+    response_model=BatchResult,
+    **secured_route("ingest:write", extra_errors=(400, 413, 415, 422), responses={
+        207: {"model": BatchResult, "description": "Mixed outcomes"}}, request_body={
+        "required": True, "content": {
+            "application/cloudevents-batch+json": {
+                "schema": {"type": "array", "items": CLOUDEVENT_SCHEMA},
+                "example": [CLOUDEVENT_EXAMPLE]},
+            "application/json": {"schema": {"type": "array", "items": CLOUDEVENT_SCHEMA}},
+        }}),
+)
+def post_batch(request: Request, body: bytes = Depends(raw_body),
+               session: Session = SessionDep,
+               settings: IngestSettings = Depends(ingest_settings)) -> JSONResponse:
+    media = media_type(request)
+    if media not in BATCH:
+        raise UnsupportedMediaType(
+            f"Content type '{media or 'none'}' is not accepted: use "
+            "application/cloudevents-batch+json or application/json.")
+    items = parse_json(body)
+    if not isinstance(items, list):
+        raise BadRequest("A batch is a JSON array of events.",
+                         errors=[field_error("body", "must be a JSON array")])
+    if not items:
+        raise ValidationFailed("The batch is empty.",
+                               errors=[field_error("body", "at least one event is required")])
+    if len(items) > settings.max_batch_events:
+        raise PayloadTooLarge(
+            f"The batch holds {len(items)} events; at most {settings.max_batch_events}.",
+            errors=[field_error("body", f"at most {settings.max_batch_events} events")])
+    return batch_response(ingest_events(session, items=items))

@@ -1,0 +1,119 @@
+"""Storing CloudEvents: validate, resolve the customer, de-duplicate on (source, id), write the
+whole batch set-based, and enqueue scoring and alerts work in the same transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlalchemy.orm import Session
+
+from services.ingest.events import repository
+from services.ingest.events.cloudevents import EventInvalid, NewEvent, parse_event
+from services.ingest.repository import enqueue_rows
+from shared.models import utcnow
+from shared.topics import ALERTS_EVENT, SCORING_RESCORE
+
+Status = Literal["accepted", "duplicate", "rejected"]
+
+
+@dataclass
+class EventOutcome:
+    index: int
+    status: Status
+    id: str | None = None
+    source: str | None = None
+    customer_id: str | None = None
+    event_pk: int | None = None
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+def ingest_events(
+    session: Session, *, items: Sequence[Any], received_at: dt.datetime | None = None,
+    field_prefix: bool = True,
+) -> list[EventOutcome]:
+    """Store each valid event once; one outcome per item, in the order given.
+
+    Invalid items are rejected with their field errors and do not stop the others.
+    """
+    now = received_at or utcnow()
+    outcomes: list[EventOutcome] = []
+    valid: list[tuple[EventOutcome, NewEvent]] = []
+    seen: set[tuple[str, str]] = set()
+    for index, item in enumerate(items):
+        try:
+            event = parse_event(item, received_at=now,
+                                prefix=f"[{index}]." if field_prefix else "")
+        except EventInvalid as exc:
+            outcomes.append(EventOutcome(index, "rejected", errors=exc.errors,
+                                         **_identity(item)))
+            continue
+        outcome = EventOutcome(index, "accepted", id=event.event_id, source=event.source)
+        outcomes.append(outcome)
+        key = (event.source, event.event_id)
+        if key in seen:
+            outcome.status = "duplicate"
+            continue
+        seen.add(key)
+        valid.append((outcome, event))
+    if valid:
+        _store(session, valid, now=now)
+    return outcomes
+
+
+def _identity(item: Any) -> dict[str, Any]:
+    if not isinstance(item, dict):
+        return {}
+    return {k: v for k in ("id", "source") if isinstance(v := item.get(k), str)}
+
+
+def _store(session: Session, valid: list[tuple[EventOutcome, NewEvent]], *,
+           now: dt.datetime) -> None:
+    aliases = repository.resolve_aliases(
+        session, {(e.source, e.subject) for _, e in valid if e.subject is not None})
+    for outcome, event in valid:
+        if event.subject is not None:
+            event.customer_id = aliases.get((event.source, event.subject), event.subject)
+            outcome.customer_id = event.customer_id
+    with_customer = sorted((pair for pair in valid if pair[1].customer_id is not None),
+                           key=lambda pair: (pair[1].source, pair[1].event_id))
+    repository.ensure_customers(session, (e.customer_id for _, e in with_customer
+                                          if e.customer_id), now=now)
+    inserted = repository.insert_events(session, [_event_row(e, now) for _, e in with_customer])
+    outlook_rows = {}
+    for _, event in valid:
+        if event.outlook is not None:
+            key = (event.source, event.outlook.industry, event.occurred_at.date())
+            outlook_rows[key] = {"source": key[0], "industry": key[1], "as_of": key[2],
+                                 "index_value": event.outlook.index, "received_at": now}
+    new_outlooks = repository.insert_outlooks(
+        session, [outlook_rows[k] for k in sorted(outlook_rows)])
+    alerts: list[tuple[str, dict[str, Any]]] = []
+    rescore: list[tuple[str, dict[str, Any]]] = []
+    for outcome, event in valid:
+        if event.customer_id is None:
+            # An industry-wide outlook: stored in industry_outlook only.
+            key = (event.source, event.outlook.industry if event.outlook else "",
+                   event.occurred_at.date())
+            outcome.status = "accepted" if key in new_outlooks else "duplicate"
+            continue
+        pk = inserted.get((event.source, event.event_id))
+        if pk is None:
+            outcome.status = "duplicate"
+            continue
+        outcome.event_pk = pk
+        alerts.append((event.customer_id, {"event_pk": pk, "type": event.type}))
+        rescore.append((event.customer_id, {"trigger": "event"}))
+    enqueue_rows(session, topic=SCORING_RESCORE, items=rescore, coalesce=True, now=now)
+    enqueue_rows(session, topic=ALERTS_EVENT, items=alerts, coalesce=False, now=now)
+
+
+def _event_row(event: NewEvent, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "source": event.source, "event_id": event.event_id, "type": event.type,
+        "customer_id": event.customer_id, "occurred_at": event.occurred_at,
+        "received_at": now, "data": event.data, "attributes": event.attributes,
+        **event.columns,
+    }

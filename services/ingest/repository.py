@@ -1,0 +1,63 @@
+"""SQL shared by the ingest domains: dialect-aware upserts and set-based queue writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from shared.models import WorkItem
+from shared.queue import PENDING
+from shared.settings import get_settings
+
+
+def insert_for(session: Session) -> Any:
+    """The dialect's INSERT (both speak ON CONFLICT … DO NOTHING / DO UPDATE)."""
+    return (postgresql.insert if session.get_bind().dialect.name == "postgresql"
+            else sqlite.insert)
+
+
+def enqueue_rows(
+    session: Session, *, topic: str, items: Iterable[tuple[str, dict[str, Any]]],
+    coalesce: bool, now: dt.datetime,
+) -> None:
+    """Enqueue many work items in one statement, with the semantics of ``shared.queue.enqueue``.
+
+    ``shared.queue.enqueue_many`` issues one statement per item; a batch of 1,000 events
+    needs this set-based form. With ``coalesce`` the items for one key merge into one row
+    (the later payload wins, ``coalesced`` counts the merges), and keys are written in
+    sorted order so concurrent batches lock coalesce keys in the same order (no deadlock).
+    """
+    max_attempts = get_settings().queue_max_attempts
+    rows: list[dict[str, Any]] = []
+    if coalesce:
+        merged: dict[str, tuple[dict[str, Any], int]] = {}
+        for key, payload in items:
+            previous = merged.get(key)
+            merged[key] = (payload, previous[1] + 1 if previous else 0)
+        pairs = [(key, payload, extra) for key, (payload, extra) in sorted(merged.items())]
+    else:
+        pairs = [(key, payload, 0) for key, payload in items]
+    for key, payload, extra in pairs:
+        rows.append({
+            "topic": topic, "key": key, "payload": payload, "status": PENDING,
+            "coalesce_key": f"{topic}:{key}" if coalesce else None, "coalesced": extra,
+            "attempts": 0, "max_attempts": max_attempts, "available_at": now,
+            "created_at": now, "updated_at": now,
+        })
+    if not rows:
+        return
+    stmt = insert_for(session)(WorkItem)
+    if coalesce:
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[WorkItem.coalesce_key],
+            set_={
+                "payload": stmt.excluded.payload,
+                "coalesced": WorkItem.coalesced + stmt.excluded.coalesced + 1,
+                "updated_at": stmt.excluded.updated_at,
+            },
+        )
+    session.execute(stmt, rows)

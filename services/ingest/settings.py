@@ -1,0 +1,33 @@
+"""Ingest settings (prefix ``RISKWATCH_INGEST_``): batch limits and the webhook adapters'
+secrets. Secrets are ``SecretStr`` so they never show in a repr, a log line or an answer."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class IngestSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RISKWATCH_INGEST_", extra="ignore")
+
+    max_batch_events: int = Field(1000, ge=1, description="events per /v1/events/batch call")
+    max_batch_customers: int = Field(1000, ge=1, description="profiles per customers batch")
+    import_chunk_rows: int = Field(1000, ge=1, description="CSV rows written per statement")
+    max_reported_rejections: int = 1000
+    # Standard Webhooks: source name -> space-separated ``whsec_…`` secrets (several while
+    # rotating), e.g. {"erp": "whsec_abc…"}.
+    webhook_secrets: dict[str, SecretStr] = Field(default_factory=dict)
+    webhook_tolerance_seconds: int = 300
+    # Zoho CRM notification channels: channel_id -> the channel's verification token.
+    zoho_channels: dict[str, SecretStr] = Field(default_factory=dict)
+    # Salesforce outbound messages: OrganizationId -> the token the endpoint URL carries as
+    # ``?token=…`` (outbound messages cannot be signed).
+    salesforce_orgs: dict[str, SecretStr] = Field(default_factory=dict)
+    idempotency_running_timeout_seconds: int = 600
+
+
+@lru_cache
+def get_ingest_settings() -> IngestSettings:
+    return IngestSettings()
