@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.ingest.customers.router import router as customers_router
 from services.ingest.events.router import router as events_router
 from services.ingest.settings import IngestSettings, get_ingest_settings
 from shared.service import create_service_app
@@ -22,7 +23,7 @@ def create_app(database_url: str | None = None,
         name="ingest",
         title="riskwatch ingest",
         description="Customers and events in, from CRMs, company systems and files.",
-        routers=[events_router],
+        routers=[customers_router, events_router],
         tags=TAGS,
         database_url=database_url,
     )

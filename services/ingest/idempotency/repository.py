@@ -1,0 +1,43 @@
+"""SQL for idempotency keys."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Any
+
+from sqlalchemy import select, text, update
+from sqlalchemy.orm import Session
+
+from services.ingest.repository import insert_for
+from shared.models.ingest import IdempotencyKey
+
+
+def try_lock(session: Session, owner: str, key: str) -> bool:
+    """PostgreSQL: a transaction-scoped advisory lock on the key; False while another request
+    holds it. SQLite already runs one writer at a time, so there is nothing to take."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    digest = hashlib.sha256(f"idempotency:{owner}:{key}".encode()).digest()
+    lock_id = int.from_bytes(digest[:8], "big", signed=True)
+    return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": lock_id}))
+
+
+def get(session: Session, owner: str, key: str) -> IdempotencyKey | None:
+    return session.scalar(select(IdempotencyKey).where(
+        IdempotencyKey.owner == owner, IdempotencyKey.key == key))
+
+
+def insert_running(session: Session, *, owner: str, key: str, request_hash: str,
+                   now: dt.datetime) -> None:
+    session.execute(insert_for(session)(IdempotencyKey).values(
+        owner=owner, key=key, request_hash=request_hash, state="running", created_at=now))
+
+
+def store_answer(session: Session, *, owner: str, key: str, status: int, body: Any) -> None:
+    session.execute(
+        update(IdempotencyKey)
+        .where(IdempotencyKey.owner == owner, IdempotencyKey.key == key)
+        .values(state="done", response_status=status, response_body=body)
+        .execution_options(synchronize_session=False)
+    )
