@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from shared.auth import ensure_bootstrap_key
 from shared.db import Database
@@ -36,13 +37,38 @@ def get_db(request: Request) -> Database:
     return db
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request, committed here once the route returns without error."""
-    with get_db(request).transaction() as session:
+def _commit_and_close(session: Session) -> None:
+    try:
+        session.commit()
+    finally:
+        session.close()
+
+
+def _rollback_and_close(session: Session) -> None:
+    try:
+        session.rollback()
+    finally:
+        session.close()
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One transaction per request, committed before the response is sent.
+
+    Async on purpose: opening a session does no I/O, so only the commit needs a worker
+    thread, instead of the two extra threadpool hops a sync generator dependency costs.
+    """
+    session = get_db(request).sessions()
+    try:
         yield session
+    except BaseException:
+        await run_in_threadpool(_rollback_and_close, session)
+        raise
+    await run_in_threadpool(_commit_and_close, session)
 
 
-SessionDep = Depends(get_session)
+# scope="function": the commit finishes before the response is sent, so a failed commit
+# is never answered as a success.
+SessionDep = Depends(get_session, scope="function")
 
 
 def add_operational_routes(app: FastAPI, *, readiness: Callable[[], dict[str, Any]]) -> None:
