@@ -1,0 +1,83 @@
+"""POST /v1/imports/{kind}: a CSV file as multipart upload, streamed, with a row report."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from fastapi import APIRouter, Depends, File, Request, UploadFile
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from services.ingest.http import ingest_settings, media_type, secured_route
+from services.ingest.idempotency.router import IDEMPOTENCY_PARAMETER, idempotent
+from services.ingest.idempotency.service import request_digest
+from services.ingest.imports.service import ImportKind, import_csv
+from shared.errors import UnsupportedMediaType
+from shared.service import SessionDep
+
+router = APIRouter(prefix="/v1/imports", tags=["imports"])
+
+
+class Rejection(BaseModel):
+    line: int
+    field: str
+    reason: str
+
+
+class ImportResult(BaseModel):
+    kind: ImportKind
+    rows: int = Field(description="Data rows read (blank lines skipped)")
+    accepted: int = Field(description="Rows stored or applied")
+    duplicate: int = Field(description="Rows already stored (or an equal or newer profile "
+                                       "version is stored)")
+    rejected: int
+    rejections: list[Rejection] = Field(description="The first 1,000 rejected rows")
+    rejections_truncated: bool
+
+
+def require_multipart(request: Request) -> None:
+    if media_type(request) != "multipart/form-data":
+        raise UnsupportedMediaType("Upload the CSV as multipart/form-data with a 'file' part.")
+
+
+@router.post(
+    "/{kind}",
+    operation_id="imports-upload",
+    summary="Import a CSV file of customers, events or ratings",
+    description=(
+        "Multipart upload (part `file`), UTF-8 CSV with a header row, any size (streamed). "
+        "**customers**: `customer_id` plus any profile field (`name`, `industry`, `country`, "
+        "`founded_on`, `employees`, `annual_revenue`, `revenue_currency`, `credit_limit`, "
+        "`credit_currency`, `owner`, `updated_at`, `registration_ids.<scheme>`, "
+        "`attributes.<name>`, `aliases` as `source=id;source=id`). **events**: `id`, "
+        "`source`, `type`, `subject`, `time`, and `data` as JSON and/or `data.<field>` "
+        "columns. **ratings**: `customer_id`, `agency`, `rating`, `score` (0–100), `as_of`; "
+        "or industry outlook rows `industry`, `index` (−1..1), `as_of`. The answer counts rows "
+        "accepted, duplicate and rejected, with line and reason for the first 1,000 rejected. "
+        "Re-importing a file changes nothing. A file that is not UTF-8 or not CSV is refused "
+        "as a whole (422, naming the line) and nothing is stored. Supports `Idempotency-Key`."
+    ),
+    response_model=ImportResult,
+    **secured_route("ingest:write", extra_errors=(409, 415, 422),
+                    parameters=[IDEMPOTENCY_PARAMETER],
+                    dependencies=[Depends(require_multipart)]),
+)
+def post_import(kind: ImportKind, request: Request,
+                file: UploadFile = File(description="The CSV file"),
+                session: Session = SessionDep) -> JSONResponse:
+    settings = ingest_settings(request)
+    raw = file.file
+    digest = hashlib.sha256()
+    while chunk := raw.read(1 << 20):
+        digest.update(chunk)
+    raw.seek(0)
+
+    def work() -> tuple[int, Any]:
+        report = import_csv(session, kind=kind, raw=raw, chunk_rows=settings.import_chunk_rows,
+                            max_reported=settings.max_reported_rejections)
+        return 200, report.as_dict()
+
+    return idempotent(request, session, work=work, request_hash=request_digest(
+        "POST", request.url.path, digest.hexdigest()))
