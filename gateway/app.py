@@ -10,14 +10,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
+import aiohttp
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from gateway.keys import KeyResolver
 from gateway.openapi import fetch_documents, merge_documents
-from gateway.proxy import forward
+from gateway.proxy import forward, new_session
 from gateway.ratelimit import RateLimiter
 from gateway.routing import LARGE_BODY, service_for
 from shared.auth import Principal, ensure_bootstrap_key, identity_headers, raw_key_from_headers
@@ -49,13 +49,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with db.transaction() as session:
                 ensure_bootstrap_key(session, settings.bootstrap_api_key)
         app.state.keys = KeyResolver(db, ttl=settings.key_cache_seconds)
-        app.state.client = httpx.AsyncClient(
-            timeout=httpx.Timeout(settings.upstream_read_timeout,
-                                  connect=settings.upstream_connect_timeout),
-            limits=httpx.Limits(max_connections=512, max_keepalive_connections=128),
-        )
+        app.state.client = new_session(connect_timeout=settings.upstream_connect_timeout,
+                                       read_timeout=settings.upstream_read_timeout)
         yield
-        await app.state.client.aclose()
+        await app.state.client.close()
         db.dispose()
 
     app = FastAPI(title="riskwatch gateway", version=VERSION, lifespan=lifespan,
@@ -66,14 +63,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.openapi_cache = (0.0, None)
     install_error_handlers(app)
 
-    async def service_health(client: httpx.AsyncClient) -> dict[str, dict[str, Any]]:
+    async def service_health(client: aiohttp.ClientSession) -> dict[str, dict[str, Any]]:
         async def one(name: str, url: str) -> tuple[str, dict[str, Any]]:
             started = time.perf_counter()
             try:
-                response = await client.get(f"{url}/healthz", timeout=2)
-                state = "up" if response.status_code == 200 else f"http {response.status_code}"
-            except httpx.HTTPError as exc:
-                state, _ = "down", exc
+                async with client.get(f"{url}/healthz",
+                                      timeout=aiohttp.ClientTimeout(total=2)) as response:
+                    state = "up" if response.status == 200 else f"http {response.status}"
+            except (TimeoutError, aiohttp.ClientError):
+                state = "down"
             return name, {"status": state, "url": url,
                           "latency_ms": round((time.perf_counter() - started) * 1000, 1)}
 

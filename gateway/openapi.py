@@ -6,7 +6,7 @@ import asyncio
 import copy
 from typing import Any
 
-import httpx
+import aiohttp
 
 from shared.service import PROBLEM_COMPONENT
 
@@ -59,14 +59,15 @@ def merge_documents(documents: dict[str, dict[str, Any]], *, gateway_paths: dict
     return merged
 
 
-async def fetch_documents(client: httpx.AsyncClient,
+async def fetch_documents(client: aiohttp.ClientSession,
                           services: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
     async def one(name: str, url: str) -> tuple[str, dict[str, Any] | None]:
         try:
-            response = await client.get(f"{url}/openapi.json", timeout=5)
-            response.raise_for_status()
-            return name, response.json()
-        except (httpx.HTTPError, ValueError):
+            async with client.get(f"{url}/openapi.json",
+                                  timeout=aiohttp.ClientTimeout(total=5)) as response:
+                response.raise_for_status()
+                return name, await response.json()
+        except (TimeoutError, aiohttp.ClientError, ValueError):
             return name, None
 
     results = await asyncio.gather(*(one(n, u) for n, u in services.items()))

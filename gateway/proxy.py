@@ -1,21 +1,25 @@
 """Forward one request to its service: streamed body with a size cap, identity headers in,
-hop-by-hop headers out, and 503/504 problems when the service is down or slow."""
+hop-by-hop headers out, and 503/504 problems when the service is down or slow.
+
+aiohttp rather than httpx here: on loopback, httpx's async pool fell from 1,700 req/s at
+8 connections to 460 req/s at 32, while aiohttp held 15,000 req/s (bench/gateway.py).
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import httpx
+import aiohttp
 from fastapi import Request
 from starlette.background import BackgroundTask
 from starlette.responses import Response, StreamingResponse
 
 from shared.errors import problem_response
 
-HOP_BY_HOP = {
+HOP_BY_HOP = frozenset({
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
     "transfer-encoding", "upgrade", "host", "content-length",
-}
+})
 # Never forwarded: the caller's key stays at the gateway; identity is re-signed by us.
 STRIPPED_REQUEST = HOP_BY_HOP | {"authorization", "x-api-key", "x-riskwatch-principal",
                                  "x-riskwatch-signature"}
@@ -25,11 +29,23 @@ class BodyTooLarge(Exception):
     pass
 
 
-async def _capped(stream: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
+def new_session(*, connect_timeout: float, read_timeout: float) -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=512, limit_per_host=256, ttl_dns_cache=300),
+        timeout=aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout,
+                                      sock_read=read_timeout),
+        auto_decompress=False,  # pass bodies through byte for byte
+        skip_auto_headers=("User-Agent", "Accept-Encoding", "Content-Type"),
+    )
+
+
+async def _capped(stream: AsyncIterator[bytes], limit: int, exceeded: list[bool]
+                  ) -> AsyncIterator[bytes]:
     received = 0
     async for chunk in stream:
         received += len(chunk)
         if received > limit:
+            exceeded.append(True)
             raise BodyTooLarge
         yield chunk
 
@@ -37,7 +53,7 @@ async def _capped(stream: AsyncIterator[bytes], limit: int) -> AsyncIterator[byt
 async def forward(
     request: Request,
     *,
-    client: httpx.AsyncClient,
+    client: aiohttp.ClientSession,
     base_url: str,
     service: str,
     extra_headers: dict[str, str],
@@ -48,35 +64,57 @@ async def forward(
     if request.client:
         headers.append(("x-forwarded-for", request.client.host))
     content_length = request.headers.get("content-length")
-    if content_length is not None:
-        headers.append(("content-length", content_length))
-    method = request.method
-    body = _capped(request.stream(), body_limit) if method not in ("GET", "HEAD") else None
-    upstream = client.build_request(
-        method, base_url + request.url.path, params=request.url.query or None,
-        headers=headers, content=body,
-    )
+    exceeded: list[bool] = []
+    body: AsyncIterator[bytes] | bytes | None = None
+    if request.method not in ("GET", "HEAD", "DELETE") or content_length:
+        if content_length is not None and content_length.isdigit():
+            # Known size (already checked against the limit): forward as is, not chunked.
+            headers.append(("content-length", content_length))
+            body = await request.body() if int(content_length) <= 65536 else \
+                _capped(request.stream(), body_limit, exceeded)
+        else:
+            body = _capped(request.stream(), body_limit, exceeded)
+    url = base_url + request.url.path
+    if request.url.query:
+        url += "?" + request.url.query
     instance = request.url.path
     try:
-        response = await client.send(upstream, stream=True)
-    except BodyTooLarge:
-        return problem_response(status=413, code="payload-too-large",
-                                title="Request body too large",
-                                detail=f"The body exceeds {body_limit} bytes.", instance=instance)
-    except httpx.ConnectTimeout:
-        return _unavailable(service, instance, "did not accept the connection in time")
-    except httpx.TimeoutException:
-        return problem_response(status=504, code="gateway-timeout",
-                                title="Upstream service timed out",
-                                detail=f"The {service} service did not answer in time.",
-                                instance=instance, service=service)
-    except httpx.TransportError:
+        upstream = await client.request(request.method, url, headers=headers, data=body,
+                                        allow_redirects=False)
+    except aiohttp.ServerTimeoutError as exc:
+        if isinstance(exc, aiohttp.ConnectionTimeoutError):
+            return _unavailable(service, instance, "did not accept the connection in time")
+        return _timeout(service, instance)
+    except TimeoutError:
+        return _timeout(service, instance)
+    except (aiohttp.ClientError, BodyTooLarge) as exc:
+        if exceeded or isinstance(exc, BodyTooLarge):
+            return problem_response(status=413, code="payload-too-large",
+                                    title="Request body too large",
+                                    detail=f"The body exceeds {body_limit} bytes.",
+                                    instance=instance)
         return _unavailable(service, instance, "is not reachable")
-    response_headers = {k: v for k, v in response.headers.items() if k.lower() not in HOP_BY_HOP}
-    if "content-length" in response.headers:
-        response_headers["content-length"] = response.headers["content-length"]
-    return StreamingResponse(response.aiter_raw(), status_code=response.status_code,
-                             headers=response_headers, background=BackgroundTask(response.aclose))
+    response_headers = {k: v for k, v in upstream.headers.items()
+                        if k.lower() not in HOP_BY_HOP}
+    if upstream.content_length is not None:
+        response_headers["content-length"] = str(upstream.content_length)
+    if upstream.content_length is not None and upstream.content_length <= 65536:
+        # Small answers (nearly all of them): read at once, cheaper than a streamed response.
+        try:
+            payload = await upstream.read()
+        except (TimeoutError, aiohttp.ClientError):
+            upstream.release()
+            return _timeout(service, instance)
+        upstream.release()
+        return Response(payload, status_code=upstream.status, headers=response_headers)
+    return StreamingResponse(upstream.content.iter_chunked(65536), status_code=upstream.status,
+                             headers=response_headers, background=BackgroundTask(upstream.release))
+
+
+def _timeout(service: str, instance: str) -> Response:
+    return problem_response(status=504, code="gateway-timeout", title="Upstream service timed out",
+                            detail=f"The {service} service did not answer in time.",
+                            instance=instance, service=service)
 
 
 def _unavailable(service: str, instance: str, why: str) -> Response:
