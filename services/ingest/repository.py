@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -50,6 +52,10 @@ def enqueue_rows(
         })
     if not rows:
         return
+    if session.get_bind().dialect.name == "postgresql":
+        _pg_enqueue(session, topic=topic, rows=rows, coalesce=coalesce, now=now,
+                    max_attempts=max_attempts)
+        return
     stmt = insert_for(session)(WorkItem)
     if coalesce:
         stmt = stmt.on_conflict_do_update(
@@ -61,3 +67,30 @@ def enqueue_rows(
             },
         )
     session.execute(stmt, rows)
+
+
+_PG_ENQUEUE = """
+    INSERT INTO work_item (topic, key, payload, status, coalesce_key, coalesced, attempts,
+                           max_attempts, available_at, created_at, updated_at)
+    SELECT :topic, key, payload, :status, coalesce_key, coalesced, 0, :max_attempts,
+           :now, :now, :now
+    FROM jsonb_to_recordset(CAST(:rows AS jsonb))
+         AS t(key text, payload jsonb, coalesce_key text, coalesced int)
+"""
+_PG_COALESCE = """
+    ON CONFLICT (coalesce_key) DO UPDATE SET
+        payload = excluded.payload,
+        coalesced = work_item.coalesced + excluded.coalesced + 1,
+        updated_at = excluded.updated_at
+"""
+
+
+def _pg_enqueue(session: Session, *, topic: str, rows: list[dict[str, Any]], coalesce: bool,
+                now: dt.datetime, max_attempts: int) -> None:
+    """PostgreSQL: the rows travel as one JSON document (see events.repository)."""
+    document = json.dumps([{"key": r["key"], "payload": r["payload"],
+                            "coalesce_key": r["coalesce_key"], "coalesced": r["coalesced"]}
+                           for r in rows], separators=(",", ":"))
+    sql = _PG_ENQUEUE + (_PG_COALESCE if coalesce else "")
+    session.execute(text(sql), {"topic": topic, "status": PENDING, "max_attempts": max_attempts,
+                                "now": now, "rows": document})
