@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -16,6 +18,11 @@ from tests.conftest import auth_headers
 WEBHOOK_SECRET = "whsec_" + "c2VjcmV0LWZvci10ZXN0cy0xMjM0NTY3ODkwYWJjZGVm"
 ZOHO_CHANNEL, ZOHO_TOKEN = "1000000068001", "zoho-channel-token"
 SF_ORG, SF_TOKEN = "00D000000000062EAA", "salesforce-token"
+
+
+# The real processes of the `live` stack read their webhook secrets from the environment,
+# which they inherit from this test process.
+os.environ.setdefault("RISKWATCH_INGEST_WEBHOOK_SECRETS", json.dumps({"erp": WEBHOOK_SECRET}))
 
 
 def ingest_test_settings() -> IngestSettings:
