@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.scoring.decisions.router import router as decisions_router
+from services.scoring.scores.router import router as risk_router
+from services.scoring.tiers.router import router as tiers_router
 from shared.service import create_service_app
 
 TAGS = [
@@ -19,7 +22,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
         name="scoring",
         title="riskwatch scoring",
         description="Default and churn risk, explained, tiered and used for credit decisions.",
-        routers=[],
+        routers=[risk_router, decisions_router, tiers_router],
         tags=TAGS,
         database_url=database_url,
     )

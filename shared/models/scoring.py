@@ -127,6 +127,10 @@ class CustomerRisk(Base):
     features: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
     outstanding_balance: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
     overdue_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+    # The credit line as of scoring (latest credit_limit.changed, else the profile's).
+    credit_limit: Mapped[Decimal | None] = mapped_column(Money)
+    credit_currency: Mapped[str | None] = mapped_column(String(3))
+    in_default: Mapped[bool] = mapped_column(Boolean, default=False)
     tier_config_version: Mapped[int] = mapped_column(Integer)
     trigger: Mapped[str] = mapped_column(String(50))
     scored_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)

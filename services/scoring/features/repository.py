@@ -41,7 +41,7 @@ def _sql(dialect: str, customer_filter: str) -> str:
     return f"""
 WITH base AS (
     SELECT c.customer_id, c.industry, c.founded_on, c.employees, c.annual_revenue,
-           c.credit_limit
+           c.credit_limit, c.credit_currency
     FROM customer c
     WHERE {customer_filter}
 ),
@@ -159,6 +159,7 @@ outlook AS (
     FROM industry_outlook WHERE as_of <= :asof_date
 )
 SELECT b.customer_id, b.founded_on, b.employees, b.annual_revenue, b.credit_limit,
+    b.credit_currency,
     ia.outstanding, ia.overdue, ia.dpd, ia.invoice_count_90, ia.invoice_amount_90,
     la.max_late_90, la.max_late_365, la.mean_late_365, la.late_count_365,
     a.order_count_30, a.order_count_90, a.order_amount_90, a.order_amount_prev_90,
@@ -191,7 +192,8 @@ def raw_feature_rows(
         "asof": as_of, "asof_day": (as_of.astimezone(dt.UTC).date() - EPOCH).days,
         "asof_date": as_of.astimezone(dt.UTC).date(),
     }
-    binds: list[BindParameter[Any]] = [bindparam("asof", type_=UtcDateTime), bindparam("asof_date", type_=Date)]
+    binds: list[BindParameter[Any]] = [bindparam("asof", type_=UtcDateTime),
+                                       bindparam("asof_date", type_=Date)]
     if customer_ids is not None:
         customer_filter = "c.customer_id IN :ids"
         params["ids"] = list(customer_ids)

@@ -26,6 +26,7 @@ class FeatureFrame:
     outstanding: list[Decimal]
     overdue: list[Decimal]
     credit_limit: list[Decimal | None]
+    credit_currency: list[str | None]
     # Customers with no event yet at the as-of moment (not yet active).
     active: np.ndarray
     in_default: np.ndarray
@@ -118,7 +119,8 @@ def frame_from_rows(rows: Sequence[dict[str, Any]], as_of: dt.datetime) -> Featu
             m[col["relationship_days"]] = asof_day - int(r["first_d"])
     return FeatureFrame(
         as_of=as_of, customer_ids=[r["customer_id"] for r in rows], matrix=matrix,
-        outstanding=outstanding, overdue=overdue, credit_limit=limits, active=active,
+        outstanding=outstanding, overdue=overdue, credit_limit=limits,
+        credit_currency=[r["credit_currency"] for r in rows], active=active,
         in_default=in_default, churned=churned)
 
 

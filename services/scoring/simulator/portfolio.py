@@ -178,10 +178,11 @@ def _customer_events(portfolio: Portfolio, index: int,
     for month in range(onboard, config.months):
         m0 = month * 30.44
         outlook = float(latent["outlook"][ind, month])
-        state = 0.8 * state + 0.2 * base_state + rng.normal(0, 0.35) - 0.25 * sensitivity * outlook
+        state = (0.85 * state + 0.15 * base_state + rng.normal(0, 0.25)
+                 - 0.25 * sensitivity * outlook)
         stress = state
         # Outcomes first: a default ends the relationship this month.
-        hazard = _sigmoid(-5.8 + 1.05 * stress - 0.6 * sensitivity * outlook)
+        hazard = _sigmoid(-6.3 + 1.3 * stress - 0.6 * sensitivity * outlook)
         if rng.random() < hazard:
             day = m0 + rng.uniform(0, 30)
             emit(day, "customer.defaulted", {"reason": "insolvency"})
@@ -217,8 +218,8 @@ def _customer_events(portfolio: Portfolio, index: int,
                 open_invoices[inv_id] = math.inf
                 # Payment behaviour: lateness, partial and missed payments follow stress.
                 due_day = int(day) + terms
-                late = max(0.0, rng.normal(6 * stress + 2, 12))
-                if rng.random() < _sigmoid(-4.2 + 1.1 * stress):
+                late = max(0.0, rng.normal(7 * stress + 2, 10))
+                if rng.random() < _sigmoid(-6.6 + 1.5 * stress):
                     continue  # never paid
                 if rng.random() < _sigmoid(-3.0 + 0.8 * stress):
                     part = round(amount * rng.uniform(0.3, 0.8), 2)

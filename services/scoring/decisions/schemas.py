@@ -1,0 +1,42 @@
+"""Credit decision request and answer."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from services.scoring.tiers.schemas import Strategy
+
+
+class CreditRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"customer_id": "sim-000042", "amount": "50000.00", "currency": "EUR"}]})
+
+    customer_id: str = Field(min_length=1, max_length=128)
+    amount: Decimal = Field(gt=0, max_digits=20, decimal_places=2)
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+
+
+class CreditDecision(BaseModel):
+    decision_id: int = Field(description="the audit log entry that records this decision")
+    decision: Literal["approve", "refer", "decline"]
+    reasons: list[str]
+    customer_id: str
+    amount: Decimal
+    currency: str
+    tier: str | None
+    model_tier: str | None
+    pd: float | None
+    points: int | None
+    credit_limit: Decimal | None
+    outstanding_balance: Decimal | None
+    available_limit: Decimal | None = Field(
+        description="credit limit × tier credit-limit factor − outstanding balance")
+    approval_level: str | None
+    strategy: Strategy | None
+    model_version: str | None
+    scored_at: dt.datetime | None
+    decided_at: dt.datetime

@@ -1,0 +1,151 @@
+"""Scorers: the built-in scorecards and stored LightGBM models behind one interface, and which
+of them score now (the champion per target, else the scorecard; challengers in shadow)."""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import lightgbm as lgb
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.scoring.features.definitions import FEATURE_SET, FEATURE_SET_VERSION, describe
+from services.scoring.features.service import FeatureFrame
+from services.scoring.models.scorecard import SCORECARDS, Scorecard
+from services.scoring.scores.points import FACTOR
+from shared.models.scoring import ModelChampion, RiskModel
+
+Reason = dict[str, Any]
+TARGETS = ("default", "churn")
+
+
+@dataclass
+class ScoreResult:
+    pd: np.ndarray
+    reasons: list[list[Reason]]
+
+
+class Scorer(Protocol):
+    @property
+    def target(self) -> str: ...
+    @property
+    def model_id(self) -> int | None: ...
+    @property
+    def model_version(self) -> str: ...
+    @property
+    def feature_set(self) -> str: ...
+    @property
+    def feature_set_version(self) -> int: ...
+
+    def score(self, session: Session, frame: FeatureFrame) -> ScoreResult: ...
+
+
+class ScorecardScorer:
+    model_id: int | None = None
+    feature_set = FEATURE_SET
+    feature_set_version = FEATURE_SET_VERSION
+
+    def __init__(self, card: Scorecard) -> None:
+        self.card = card
+        self.target = card.target
+        self.model_version = card.model_version
+
+    def score(self, session: Session, frame: FeatureFrame) -> ScoreResult:
+        pd, reasons = self.card.score(frame.matrix)
+        return ScoreResult(pd=pd, reasons=reasons)
+
+
+def contribution_reasons(names: list[str], values: np.ndarray, contrib: np.ndarray,
+                         top: int = 3) -> list[list[Reason]]:
+    """The features that raise risk most (positive log-odds), in points and in words."""
+    out: list[list[Reason]] = []
+    for i in range(contrib.shape[0]):
+        row = contrib[i, :-1]  # the last column is the bias (expected value)
+        reasons: list[Reason] = []
+        for k in np.argsort(-row, kind="mergesort")[:top]:
+            if row[k] <= 0:
+                break
+            value = values[i, k]
+            points = -round(float(row[k]) * FACTOR)
+            shown = "unknown" if math.isnan(value) else f"{value:,.2f}".rstrip("0").rstrip(".")
+            reasons.append({
+                "feature": names[k],
+                "value": None if math.isnan(value) else round(float(value), 4),
+                "points": points,
+                "log_odds": round(float(row[k]), 6),
+                "text": f"{describe(names[k]).capitalize()}: {shown} ({points:+d} points)",
+            })
+        out.append(reasons)
+    return out
+
+
+class LightGbmScorer:
+    def __init__(self, model: RiskModel) -> None:
+        self.model_id: int | None = model.id
+        self.target = model.target
+        self.model_version = f"lgbm-{model.target}-{model.id}"
+        self.feature_set = model.feature_set
+        self.feature_set_version = model.feature_set_version
+        self.features = list(model.features)
+        self.categories = dict(model.categories or {})
+        self.source = model.source
+        self.booster = lgb.Booster(model_str=model.model_text)
+
+    def matrix(self, session: Session, frame: FeatureFrame) -> np.ndarray:
+        if self.source == "file":
+            from services.scoring.models.file_training import attribute_matrix
+
+            return attribute_matrix(session, frame.customer_ids, self.features, self.categories)
+        from services.scoring.features.definitions import FEATURE_INDEX
+
+        return frame.matrix[:, [FEATURE_INDEX[name] for name in self.features]]
+
+    def score(self, session: Session, frame: FeatureFrame) -> ScoreResult:
+        if len(frame) == 0:
+            return ScoreResult(pd=np.zeros(0), reasons=[])
+        x = self.matrix(session, frame)
+        contrib = np.asarray(self.booster.predict(x, pred_contrib=True, num_threads=1))
+        raw = contrib.sum(axis=1)
+        pd = 1.0 / (1.0 + np.exp(-raw))
+        return ScoreResult(pd=pd, reasons=contribution_reasons(self.features, x, contrib))
+
+
+_boosters: dict[int, LightGbmScorer] = {}
+_lock = threading.Lock()
+
+
+def scorer_for_model(model: RiskModel) -> LightGbmScorer:
+    """Parsing a model's text is costly: keep one scorer per model id per process."""
+    with _lock:
+        scorer = _boosters.get(model.id)
+        if scorer is None:
+            scorer = _boosters[model.id] = LightGbmScorer(model)
+        return scorer
+
+
+def champions(session: Session) -> dict[str, Scorer]:
+    """The scorer per target: its champion model, else the built-in scorecard."""
+    out: dict[str, Scorer] = {t: ScorecardScorer(SCORECARDS[t]) for t in TARGETS}
+    rows = session.execute(select(ModelChampion.target, ModelChampion.model_id)).all()
+    for target, model_id in rows:
+        scorer = scorer_for_id(session, model_id)
+        if scorer is not None:
+            out[target] = scorer
+    return out
+
+
+def scorer_for_id(session: Session, model_id: int) -> LightGbmScorer | None:
+    cached = _boosters.get(model_id)
+    if cached is not None:
+        return cached
+    model = session.get(RiskModel, model_id)
+    return None if model is None else scorer_for_model(model)
+
+
+def challengers(session: Session) -> list[Scorer]:
+    ids = session.scalars(select(RiskModel.id).where(RiskModel.status == "challenger"))
+    return [s for s in (scorer_for_id(session, i) for i in ids) if s is not None]

@@ -1,0 +1,214 @@
+"""Scoring customers: features -> champion scores -> current risk, score history, and
+score-changed work for alerts and reviews when the risk moved materially.
+
+Idempotent: scoring twice from the same stored events gives the same result, and a history
+entry is written only when the result differs from the current one (so a redelivered work
+item or a quiet nightly run adds nothing).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from services.scoring.features.service import FeatureFrame, features_for, features_page
+from services.scoring.scores import engine
+from services.scoring.scores.points import points_array
+from services.scoring.tiers.service import TierPolicy, current_policy
+from shared import queue
+from shared.models import Customer, utcnow
+from shared.models.scoring import CustomerRisk, Score
+from shared.topics import ALERTS_SCORE_CHANGED, REVIEWS_SCORE_CHANGED
+
+# A move is material when the tier changes, PD moves by 2 points of percentage, or by a
+# quarter of itself (for PDs from 1 % up).
+MATERIAL_ABSOLUTE = 0.02
+MATERIAL_RELATIVE = 0.25
+_CUSTOMER_LOCK = 7_314_002
+IN_DEFAULT_REASON = {"feature": "in_default", "value": 1, "points": None,
+                     "text": "The customer is in default (a default was reported)"}
+
+
+@dataclass(frozen=True)
+class Scored:
+    customer_id: str
+    pd: float
+    tier: str
+    moved: bool
+
+
+def material_move(previous: dict[str, Any] | None, pd: float, tier: str) -> bool:
+    if previous is None:
+        return tier != "low"
+    if previous["tier"] != tier:
+        return True
+    old = float(previous["pd_default"])
+    if abs(pd - old) >= MATERIAL_ABSOLUTE:
+        return True
+    return max(pd, old) >= 0.01 and abs(pd - old) >= MATERIAL_RELATIVE * max(old, 1e-9)
+
+
+def _upsert(session: Session) -> Any:
+    return (postgresql.insert if session.get_bind().dialect.name == "postgresql"
+            else sqlite.insert)
+
+
+def lock_customer(session: Session, customer_id: str) -> None:
+    """Serialise scoring of one customer across worker replicas (PostgreSQL; SQLite's single
+    writer already does), so an older computation never overwrites a newer one."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k, hashtext(:c))"),
+                        {"k": _CUSTOMER_LOCK, "c": customer_id})
+
+
+def score_frame(session: Session, frame: FeatureFrame, *, trigger: str,
+                now: dt.datetime | None = None, policy: TierPolicy | None = None,
+                scorers: dict[str, engine.Scorer] | None = None,
+                shadow: Sequence[engine.Scorer] | None = None) -> list[Scored]:
+    """Score every customer of the frame and store the results (flush only)."""
+    if len(frame) == 0:
+        return []
+    now = now or utcnow()
+    policy = policy or current_policy(session)
+    scorers = scorers or engine.champions(session)
+    shadow = engine.challengers(session) if shadow is None else shadow
+    ids = frame.customer_ids
+    default = scorers["default"].score(session, frame)
+    churn = scorers["churn"].score(session, frame)
+    pd_default = default.pd.copy()
+    pd_default[frame.in_default] = 1.0
+    pd_churn = churn.pd
+    points = points_array(pd_default)
+    churn_points = points_array(pd_churn)
+    previous = {row.customer_id: row._asdict() for row in session.execute(
+        select(CustomerRisk.customer_id, CustomerRisk.pd_default, CustomerRisk.tier,
+               CustomerRisk.model_version, CustomerRisk.pd_churn,
+               CustomerRisk.churn_model_version).where(CustomerRisk.customer_id.in_(ids)))}
+    d_scorer, c_scorer = scorers["default"], scorers["churn"]
+    risk_rows: list[dict[str, Any]] = []
+    history: list[dict[str, Any]] = []
+    results: list[Scored] = []
+    for i, cid in enumerate(ids):
+        pd = float(pd_default[i])
+        tier = policy.tier_for(pd)
+        reasons = [IN_DEFAULT_REASON] if frame.in_default[i] else default.reasons[i]
+        prev = previous.get(cid)
+        risk_rows.append({
+            "customer_id": cid, "pd_default": pd, "points": int(points[i]), "tier": tier,
+            "model_id": d_scorer.model_id, "model_version": d_scorer.model_version,
+            "reasons": reasons, "pd_churn": float(pd_churn[i]),
+            "churn_model_version": c_scorer.model_version, "churn_reasons": churn.reasons[i],
+            "feature_set": d_scorer.feature_set,
+            "feature_set_version": d_scorer.feature_set_version,
+            "features": frame.row(i), "outstanding_balance": frame.outstanding[i],
+            "overdue_amount": frame.overdue[i], "credit_limit": frame.credit_limit[i],
+            "credit_currency": frame.credit_currency[i],
+            "in_default": bool(frame.in_default[i]),
+            "tier_config_version": policy.version, "trigger": trigger, "scored_at": now,
+        })
+        base = {"customer_id": cid, "scored_at": now, "trigger": trigger, "shadow": False}
+        if (prev is None or abs(prev["pd_default"] - pd) > 1e-9 or prev["tier"] != tier
+                or prev["model_version"] != d_scorer.model_version):
+            history.append({**base, "target": "default", "pd": pd, "points": int(points[i]),
+                            "tier": tier, "model_id": d_scorer.model_id,
+                            "model_version": d_scorer.model_version,
+                            "feature_set": d_scorer.feature_set,
+                            "feature_set_version": d_scorer.feature_set_version,
+                            "reasons": reasons})
+        churn_pd = float(pd_churn[i])
+        if (prev is None or prev["pd_churn"] is None or abs(prev["pd_churn"] - churn_pd) > 1e-9
+                or prev["churn_model_version"] != c_scorer.model_version):
+            history.append({**base, "target": "churn", "pd": churn_pd,
+                            "points": int(churn_points[i]), "tier": None,
+                            "model_id": c_scorer.model_id,
+                            "model_version": c_scorer.model_version,
+                            "feature_set": c_scorer.feature_set,
+                            "feature_set_version": c_scorer.feature_set_version,
+                            "reasons": churn.reasons[i]})
+        moved = material_move(prev, pd, tier)
+        results.append(Scored(cid, pd, tier, moved))
+        if moved:
+            payload = {"customer_id": cid, "pd": pd, "points": int(points[i]), "tier": tier,
+                       "previous_pd": None if prev is None else prev["pd_default"],
+                       "previous_tier": None if prev is None else prev["tier"],
+                       "model_version": d_scorer.model_version, "trigger": trigger,
+                       "scored_at": now.isoformat()}
+            for topic in (ALERTS_SCORE_CHANGED, REVIEWS_SCORE_CHANGED):
+                queue.enqueue(session, topic=topic, key=cid, payload=payload)
+    changed = {h["customer_id"] for h in history}
+    for scorer in shadow:
+        if not changed:
+            break
+        result = scorer.score(session, frame)
+        shadow_points = points_array(result.pd)
+        for i, cid in enumerate(ids):
+            if cid in changed:
+                history.append({"customer_id": cid, "scored_at": now, "trigger": trigger,
+                                "shadow": True, "target": scorer.target,
+                                "pd": float(result.pd[i]), "points": int(shadow_points[i]),
+                                "tier": policy.tier_for(float(result.pd[i]))
+                                if scorer.target == "default" else None,
+                                "model_id": scorer.model_id,
+                                "model_version": scorer.model_version,
+                                "feature_set": scorer.feature_set,
+                                "feature_set_version": scorer.feature_set_version,
+                                "reasons": result.reasons[i]})
+    stmt = _upsert(session)(CustomerRisk)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[CustomerRisk.customer_id],
+        set_={c: getattr(stmt.excluded, c) for c in risk_rows[0] if c != "customer_id"})
+    session.execute(stmt, risk_rows)
+    if history:
+        session.execute(insert(Score), history)
+    return results
+
+
+def rescore_customer(session: Session, *, customer_id: str, trigger: str) -> Scored | None:
+    """Recompute one customer's features and scores now (the worker's unit of work)."""
+    lock_customer(session, customer_id)
+    now = utcnow()
+    frame = features_for(session, customer_ids=[customer_id], as_of=now)
+    if len(frame) == 0:
+        return None  # unknown customer (e.g. deleted since the work was queued)
+    return score_frame(session, frame, trigger=trigger, now=now)[0]
+
+
+def rescore_page(session: Session, *, after: str | None, limit: int, trigger: str,
+                 policy: TierPolicy | None = None,
+                 scorers: dict[str, engine.Scorer] | None = None) -> tuple[int, str | None]:
+    """Score the next page of customers in id order; returns (count, last id)."""
+    now = utcnow()
+    frame = features_page(session, as_of=now, after=after, limit=limit)
+    score_frame(session, frame, trigger=trigger, now=now, policy=policy, scorers=scorers)
+    return len(frame), (frame.customer_ids[-1] if len(frame) else None)
+
+
+def customer_exists(session: Session, customer_id: str) -> bool:
+    return session.get(Customer, customer_id) is not None
+
+
+def current_risk(session: Session, customer_id: str) -> CustomerRisk | None:
+    return session.get(CustomerRisk, customer_id)
+
+
+def score_history(session: Session, *, customer_id: str, target: str | None, shadow: bool,
+                  limit: int, offset: int) -> tuple[list[Score], int]:
+    where = [Score.customer_id == customer_id, Score.shadow == shadow]
+    if target:
+        where.append(Score.target == target)
+    total = session.scalar(select(func.count()).select_from(Score).where(*where)) or 0
+    rows = session.scalars(select(Score).where(*where)
+                           .order_by(Score.scored_at.desc(), Score.id.desc())
+                           .limit(limit).offset(offset))
+    return list(rows), int(total)
+
+
+def money(value: Decimal | None) -> Decimal | None:
+    return None if value is None else Decimal(value).quantize(Decimal("0.01"))

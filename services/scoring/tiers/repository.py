@@ -1,0 +1,41 @@
+"""SQL for tier configurations and overrides."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from shared.models.scoring import TierConfig, TierOverride
+
+
+def latest_config(session: Session) -> TierConfig | None:
+    return session.scalars(select(TierConfig).order_by(TierConfig.version.desc()).limit(1)).first()
+
+
+def config_versions(session: Session, *, limit: int, offset: int) -> list[TierConfig]:
+    return list(session.scalars(select(TierConfig).order_by(TierConfig.version.desc())
+                                .limit(limit).offset(offset)))
+
+
+def next_version(session: Session) -> int:
+    return int(session.scalar(select(func.coalesce(func.max(TierConfig.version), 0))) or 0) + 1
+
+
+def overrides_in_force(session: Session, customer_ids: Sequence[str],
+                       now: dt.datetime) -> dict[str, TierOverride]:
+    """The newest unexpired, unlifted override per customer."""
+    rows = session.scalars(
+        select(TierOverride).where(TierOverride.customer_id.in_(list(customer_ids)),
+                                   TierOverride.lifted_at.is_(None),
+                                   TierOverride.expires_at > now)
+        .order_by(TierOverride.created_at, TierOverride.id))
+    return {row.customer_id: row for row in rows}
+
+
+def overrides_of(session: Session, customer_id: str) -> list[TierOverride]:
+    return list(session.scalars(select(TierOverride).where(TierOverride.customer_id ==
+                                                           customer_id)
+                                .order_by(TierOverride.id.desc())))

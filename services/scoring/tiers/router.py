@@ -1,0 +1,68 @@
+"""/v1/tiers: thresholds and strategies (versioned) and tier overrides."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, Request
+from sqlalchemy.orm import Session
+
+from services.scoring.common import actor_of
+from services.scoring.tiers import service
+from services.scoring.tiers.schemas import OverrideIn, OverrideOut, TierConfigIn, TierConfigOut
+from shared.auth import secured
+from shared.service import SessionDep
+
+router = APIRouter(prefix="/v1/tiers", tags=["tiers"])
+
+
+@router.get("", operation_id="tiers-get", summary="Tier thresholds and strategies in force",
+            description="PD thresholds (low below `medium`, high from `high`) and each tier's "
+                        "strategy. Version 0 is the built-in default (2 % / 10 %).",
+            response_model=TierConfigOut, **secured("risk:read"))
+def get_tiers(session: Session = SessionDep) -> TierConfigOut:
+    return service.get_config(session)
+
+
+@router.put("", operation_id="tiers-put", summary="Set tier thresholds and strategies",
+            description="Stores a new version (earlier versions are kept; every score names "
+                        "the version it was tiered with). Audited.",
+            response_model=TierConfigOut, **secured("models:write", extra_errors=[422]))
+def put_tiers(body: TierConfigIn, request: Request,
+              session: Session = SessionDep) -> TierConfigOut:
+    return service.put_config(session, config=body, actor=actor_of(request))
+
+
+@router.get("/versions", operation_id="tiers-versions", summary="Tier configuration history",
+            description="Every version, newest first, ending with the built-in defaults.",
+            response_model=list[TierConfigOut], **secured("risk:read"))
+def tier_versions(session: Session = SessionDep, limit: int = Query(50, ge=1, le=500),
+                  offset: int = Query(0, ge=0)) -> list[TierConfigOut]:
+    return service.history(session, limit=limit, offset=offset)
+
+
+@router.put("/overrides/{customer_id}", operation_id="tiers-override-set",
+            summary="Override a customer's tier until an expiry",
+            description="An analyst's tier (e.g. after a review) with a reason; honoured by "
+                        "the risk API and credit decisions until `expires_at` or until lifted. "
+                        "Audited.",
+            response_model=OverrideOut, status_code=201,
+            **secured("models:write", extra_errors=[404, 422]))
+def set_override(customer_id: str, body: OverrideIn, request: Request,
+                 session: Session = SessionDep) -> OverrideOut:
+    return service.set_override(session, customer_id=customer_id, override=body,
+                                actor=actor_of(request))
+
+
+@router.get("/overrides/{customer_id}", operation_id="tiers-override-list",
+            summary="A customer's tier overrides", description="All overrides, newest first, "
+            "each with whether it is in force now.",
+            response_model=list[OverrideOut], **secured("risk:read"))
+def list_overrides(customer_id: str, session: Session = SessionDep) -> list[OverrideOut]:
+    return service.list_overrides(session, customer_id=customer_id)
+
+
+@router.delete("/overrides/{customer_id}", operation_id="tiers-override-lift",
+               summary="Lift a customer's tier override",
+               description="Back to the model's tier. Audited.", status_code=204,
+               **secured("models:write", extra_errors=[404]))
+def lift_override(customer_id: str, request: Request, session: Session = SessionDep) -> None:
+    service.lift_overrides(session, customer_id=customer_id, actor=actor_of(request))

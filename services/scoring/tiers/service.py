@@ -1,0 +1,148 @@
+"""Tiers: which tier a PD falls in under the configuration in force, the strategy that goes
+with it, and analysts' overrides (honoured until they expire or are lifted)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from services.scoring.tiers import repository
+from services.scoring.tiers.schemas import (
+    DEFAULT_STRATEGIES,
+    OverrideIn,
+    OverrideOut,
+    Strategy,
+    Thresholds,
+    TierConfigIn,
+    TierConfigOut,
+)
+from shared import audit
+from shared.errors import NotFound
+from shared.models import Customer, utcnow
+from shared.models.scoring import TierConfig, TierOverride
+
+
+@dataclass(frozen=True)
+class TierPolicy:
+    version: int
+    thresholds: Thresholds
+    strategies: dict[str, Strategy]
+
+    def tier_for(self, pd: float) -> str:
+        if pd >= self.thresholds.high:
+            return "high"
+        return "medium" if pd >= self.thresholds.medium else "low"
+
+
+DEFAULT_POLICY = TierPolicy(version=0, thresholds=Thresholds(),
+                            strategies=dict(DEFAULT_STRATEGIES))
+
+
+def current_policy(session: Session) -> TierPolicy:
+    row = repository.latest_config(session)
+    if row is None:
+        return DEFAULT_POLICY
+    return TierPolicy(version=row.version, thresholds=Thresholds(**row.thresholds),
+                      strategies={k: Strategy(**v) for k, v in row.strategies.items()})
+
+
+def _config_out(row: TierConfig | None) -> TierConfigOut:
+    if row is None:
+        return TierConfigOut(version=0, thresholds=DEFAULT_POLICY.thresholds,
+                             strategies=dict(DEFAULT_STRATEGIES),  # type: ignore[arg-type]
+                             comment="built-in defaults", created_by="riskwatch",
+                             created_at=None)
+    return TierConfigOut(version=row.version, thresholds=Thresholds(**row.thresholds),
+                         strategies={k: Strategy(**v) for k, v in row.strategies.items()},
+                         comment=row.comment, created_by=row.created_by,
+                         created_at=row.created_at)
+
+
+def get_config(session: Session) -> TierConfigOut:
+    return _config_out(repository.latest_config(session))
+
+
+def history(session: Session, *, limit: int, offset: int) -> list[TierConfigOut]:
+    rows = repository.config_versions(session, limit=limit, offset=offset)
+    out = [_config_out(row) for row in rows]
+    if len(rows) < limit:
+        out.append(_config_out(None))
+    return out
+
+
+def put_config(session: Session, *, config: TierConfigIn, actor: str) -> TierConfigOut:
+    """A new version; earlier versions stay for the record (scores name theirs)."""
+    row = TierConfig(version=repository.next_version(session),
+                     thresholds=config.thresholds.model_dump(),
+                     strategies={k: v.model_dump() for k, v in config.strategies.items()},
+                     comment=config.comment, created_by=actor, created_at=utcnow())
+    session.add(row)
+    session.flush()
+    audit.record(session, actor=actor, action="tiers.configured", subject_type="tier_config",
+                 subject_id=str(row.version),
+                 details={"thresholds": row.thresholds, "comment": row.comment})
+    return _config_out(row)
+
+
+def _override_out(row: TierOverride, now: dt.datetime) -> OverrideOut:
+    return OverrideOut(id=row.id, customer_id=row.customer_id, tier=row.tier,  # type: ignore
+                       reason=row.reason, expires_at=row.expires_at, created_by=row.created_by,
+                       created_at=row.created_at, lifted_at=row.lifted_at,
+                       in_force=row.lifted_at is None and row.expires_at > now)
+
+
+def set_override(session: Session, *, customer_id: str, override: OverrideIn,
+                 actor: str) -> OverrideOut:
+    if session.get(Customer, customer_id) is None:
+        raise NotFound(f"No customer {customer_id!r}.")
+    now = utcnow()
+    if override.expires_at <= now:
+        from shared.errors import ValidationFailed
+
+        raise ValidationFailed("expires_at must be in the future.")
+    row = TierOverride(customer_id=customer_id, tier=override.tier, reason=override.reason,
+                       expires_at=override.expires_at, created_by=actor, created_at=now)
+    session.add(row)
+    session.flush()
+    audit.record(session, actor=actor, action="tiers.override_set", subject_type="customer",
+                 subject_id=customer_id,
+                 details={"tier": row.tier, "reason": row.reason,
+                          "expires_at": row.expires_at.isoformat(), "override_id": row.id})
+    return _override_out(row, now)
+
+
+def lift_overrides(session: Session, *, customer_id: str, actor: str) -> int:
+    now = utcnow()
+    lifted = 0
+    # Every override in force is lifted: "lift" means back to the model's tier.
+    for row in repository.overrides_of(session, customer_id):
+        if row.lifted_at is None and row.expires_at > now:
+            row.lifted_at = now
+            lifted += 1
+    if not lifted:
+        raise NotFound(f"No tier override in force for {customer_id!r}.")
+    session.flush()
+    audit.record(session, actor=actor, action="tiers.override_lifted",
+                 subject_type="customer", subject_id=customer_id, details={"lifted": lifted})
+    return lifted
+
+
+def list_overrides(session: Session, *, customer_id: str) -> list[OverrideOut]:
+    now = utcnow()
+    return [_override_out(row, now) for row in repository.overrides_of(session, customer_id)]
+
+
+def effective_tier(policy: TierPolicy, pd: float, override: TierOverride | None
+                   ) -> dict[str, Any]:
+    model_tier = policy.tier_for(pd)
+    tier = override.tier if override is not None else model_tier
+    return {
+        "tier": tier, "model_tier": model_tier,
+        "override": None if override is None else {
+            "tier": override.tier, "reason": override.reason,
+            "expires_at": override.expires_at, "created_by": override.created_by},
+        "strategy": policy.strategies[tier], "tier_config_version": policy.version,
+    }
