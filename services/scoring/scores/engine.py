@@ -114,38 +114,47 @@ class LightGbmScorer:
         return ScoreResult(pd=pd, reasons=contribution_reasons(self.features, x, contrib))
 
 
-_boosters: dict[int, LightGbmScorer] = {}
+# Parsing a model's text is costly: one scorer per model per process. The key carries the
+# creation time too, so a reused id (a restored or rebuilt database) never hits a stale entry.
+_boosters: dict[tuple[int, str], LightGbmScorer] = {}
 _lock = threading.Lock()
 
 
+def _key(model_id: int, created_at: Any) -> tuple[int, str]:
+    return (model_id, str(created_at))
+
+
 def scorer_for_model(model: RiskModel) -> LightGbmScorer:
-    """Parsing a model's text is costly: keep one scorer per model id per process."""
+    key = _key(model.id, model.created_at)
     with _lock:
-        scorer = _boosters.get(model.id)
+        scorer = _boosters.get(key)
         if scorer is None:
-            scorer = _boosters[model.id] = LightGbmScorer(model)
+            scorer = _boosters[key] = LightGbmScorer(model)
         return scorer
 
 
-def champions(session: Session) -> dict[str, Scorer]:
-    """The scorer per target: its champion model, else the built-in scorecard."""
-    out: dict[str, Scorer] = {t: ScorecardScorer(SCORECARDS[t]) for t in TARGETS}
-    rows = session.execute(select(ModelChampion.target, ModelChampion.model_id)).all()
-    for target, model_id in rows:
-        scorer = scorer_for_id(session, model_id)
-        if scorer is not None:
-            out[target] = scorer
-    return out
-
-
-def scorer_for_id(session: Session, model_id: int) -> LightGbmScorer | None:
-    cached = _boosters.get(model_id)
+def scorer_for_id(session: Session, model_id: int, created_at: Any) -> LightGbmScorer | None:
+    cached = _boosters.get(_key(model_id, created_at))
     if cached is not None:
         return cached
     model = session.get(RiskModel, model_id)
     return None if model is None else scorer_for_model(model)
 
 
+def champions(session: Session) -> dict[str, Scorer]:
+    """The scorer per target: its champion model, else the built-in scorecard."""
+    out: dict[str, Scorer] = {t: ScorecardScorer(SCORECARDS[t]) for t in TARGETS}
+    rows = session.execute(
+        select(ModelChampion.target, RiskModel.id, RiskModel.created_at)
+        .join(RiskModel, RiskModel.id == ModelChampion.model_id)).all()
+    for target, model_id, created_at in rows:
+        scorer = scorer_for_id(session, model_id, created_at)
+        if scorer is not None:
+            out[target] = scorer
+    return out
+
+
 def challengers(session: Session) -> list[Scorer]:
-    ids = session.scalars(select(RiskModel.id).where(RiskModel.status == "challenger"))
-    return [s for s in (scorer_for_id(session, i) for i in ids) if s is not None]
+    rows = session.execute(select(RiskModel.id, RiskModel.created_at)
+                           .where(RiskModel.status == "challenger")).all()
+    return [s for s in (scorer_for_id(session, i, c) for i, c in rows) if s is not None]

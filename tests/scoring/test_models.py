@@ -1,0 +1,211 @@
+"""Training from events (out-of-time report), the registry (promote, rollback, challenger),
+LightGBM reasons that add up, drift, training from a file, rescoring jobs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from services.scoring.features.service import features_all
+from services.scoring.scores.engine import LightGbmScorer
+from services.scoring.simulator.loader import labelled_csv, load_into_database
+from services.scoring.simulator.portfolio import SimConfig, simulate
+from services.scoring.worker import nightly_rescore
+from shared.db import Database
+from shared.models import AuditEntry, utcnow
+from shared.models.scoring import CustomerRisk, RiskModel, Score, ScoringJob
+from tests.scoring.conftest import READ, WRITE, drain
+from tests.scoring.factories import add_events, event
+
+SMALL = SimConfig(customers=400, months=24, seed=21,
+                  end=dt.datetime.now(dt.UTC).date())
+TRAIN = {"target": "default", "horizon_days": 180,
+         "params": {"num_threads": 1, "num_boost_round": 80, "min_data_in_leaf": 20}}
+
+
+def _job(client: TestClient, job_id: int) -> dict[str, Any]:
+    return dict(client.get(f"/v1/models/jobs/{job_id}", headers=READ).json())
+
+
+def _train(db: Database, client: TestClient, body: dict[str, Any]) -> dict[str, Any]:
+    response = client.post("/v1/models/train", json=body, headers=WRITE)
+    assert response.status_code == 202, response.text
+    assert response.json()["status"] == "queued"
+    drain(db)
+    job = _job(client, response.json()["id"])
+    assert job["status"] == "succeeded", job
+    return job
+
+
+def test_train_promote_shadow_rollback_and_drift(db: Database, client: TestClient) -> None:
+    load_into_database(db, simulate(SMALL))
+    job = _train(db, client, TRAIN)
+    assert job["progress"] == 1.0 and job["model_id"]
+    model = client.get(f"/v1/models/{job['model_id']}", headers=READ).json()
+    report = model["report"]
+    assert model["status"] == "candidate" and model["feature_set"] == "core"
+    assert set(report["metrics"]) == {"auc", "gini", "ks", "brier"}
+    # Real but imperfect signal, validated out of time.
+    assert 0.6 < report["metrics"]["auc"] < 0.97
+    assert abs(report["metrics"]["gini"] - (2 * report["metrics"]["auc"] - 1)) < 1e-5
+    assert report["train"]["period"][1] < report["cutoff"] <= report["test"]["period"][0]
+    assert report["train"]["rows"] > 0 and report["test"]["bads"] > 0
+    assert len(report["calibration"]) == 10
+    assert report["feature_importance"][0]["gain"] >= report["feature_importance"][-1]["gain"]
+    listed = client.get("/v1/models?target=default", headers=READ).json()
+    assert [m["id"] for m in listed] == [model["id"]]
+
+    # Promotion: audited, champion scores everyone (via a rescore job).
+    promoted = client.post(f"/v1/models/{model['id']}/promote", headers=WRITE).json()
+    assert promoted["previous_model_id"] is None
+    assert client.post(f"/v1/models/{model['id']}/promote", headers=WRITE).status_code == 409
+    drain(db)
+    with db.transaction() as session:
+        risks = session.scalars(select(CustomerRisk)).all()
+        assert len(risks) == SMALL.customers
+        assert {r.model_version for r in risks} == {f"lgbm-default-{model['id']}"}
+        assert session.scalar(select(func.count()).select_from(AuditEntry).where(
+            AuditEntry.action == "model.promoted")) == 1
+    someone = next(r for r in risks if not r.in_default)
+    risk = client.get(f"/v1/customers/{someone.customer_id}/risk", headers=READ).json()
+    assert risk["model_version"] == f"lgbm-default-{model['id']}"
+    assert all("points" in r["text"] for r in risk["reasons"])
+
+    # A second model as challenger scores in shadow only.
+    second = _train(db, client, {**TRAIN, "params": {**TRAIN["params"], "num_leaves": 7}})
+    changed = client.post(f"/v1/models/{second['model_id']}/status", headers=WRITE,
+                          json={"status": "challenger"})
+    assert changed.json()["status"] == "challenger"
+    rescore = {"filter": {"customer_ids": [someone.customer_id]}}
+    client.post("/v1/scoring/rescore", headers=WRITE, json=rescore)
+    drain(db)
+    shadow_filter = (Score.shadow.is_(True), Score.customer_id == someone.customer_id)
+    with db.transaction() as session:
+        # Nothing changed for the champion: no new history, so no shadow entry either.
+        assert session.scalar(select(func.count()).select_from(Score).where(
+            *shadow_filter)) == 0
+    add_events(db, event(someone.customer_id, "credit_rating.updated", utcnow(),
+                         agency="x", rating="CCC", score=15))
+    client.post("/v1/scoring/rescore", headers=WRITE, json=rescore)
+    drain(db)
+    shadows = client.get(f"/v1/customers/{someone.customer_id}/scores?shadow=true",
+                         headers=READ).json()["items"]
+    assert {s["model_version"] for s in shadows} == {f"lgbm-default-{second['model_id']}"}
+    live = client.get(f"/v1/customers/{someone.customer_id}/risk", headers=READ).json()
+    assert live["model_version"] == f"lgbm-default-{model['id']}"
+    client.post(f"/v1/models/{second['model_id']}/promote", headers=WRITE)
+    drain(db)
+    with db.transaction() as session:
+        assert session.get(RiskModel, model["id"]).status == "retired"
+    # Rollback restores the first model.
+    back = client.post("/v1/models/rollback", headers=WRITE, json={"target": "default"}).json()
+    assert back["model_id"] == model["id"]
+    drain(db)
+    risk = client.get(f"/v1/customers/{someone.customer_id}/risk", headers=READ).json()
+    assert risk["model_version"] == f"lgbm-default-{model['id']}"
+    client.post("/v1/models/rollback", headers=WRITE, json={"target": "default"})
+    drain(db)
+    risk = client.get(f"/v1/customers/{someone.customer_id}/risk", headers=READ).json()
+    assert risk["model_version"] == "scorecard-default-v1"
+    assert client.post("/v1/models/rollback", headers=WRITE,
+                       json={"target": "default"}).status_code == 404
+
+    drift = client.get(f"/v1/models/{model['id']}/drift", headers=READ).json()
+    assert drift["score"]["verdict"] in ("stable", "watch", "act")
+    assert set(drift["features"]) >= {"days_past_due", "rating"}
+    assert drift["features"]["rating"]["psi"] is not None
+
+
+def test_lightgbm_contributions_sum_to_the_raw_score(db: Database) -> None:
+    load_into_database(db, simulate(SimConfig(customers=150, months=12, seed=4,
+                                              end=dt.date(2026, 6, 1))))
+    with db.transaction() as session:
+        frame = features_all(session, as_of=dt.datetime(2026, 5, 1, tzinfo=dt.UTC))
+    y = (np.nan_to_num(frame.column("days_past_due")) > 20).astype(float)
+    booster = lgb.train({"objective": "binary", "verbose": -1, "num_threads": 1,
+                         "min_data_in_leaf": 5}, lgb.Dataset(frame.matrix, y), 20)
+    from services.scoring.features.definitions import FEATURE_NAMES, FEATURE_SET
+
+    model = RiskModel(id=999_999, target="default", source="events", feature_set=FEATURE_SET,
+                      feature_set_version=1, features=list(FEATURE_NAMES), categories={},
+                      model_text=booster.model_to_string())
+    scorer = LightGbmScorer(model)
+    with db.transaction() as session:
+        result = scorer.score(session, frame)
+    contrib = booster.predict(frame.matrix, pred_contrib=True)
+    raw = booster.predict(frame.matrix, raw_score=True)
+    np.testing.assert_allclose(contrib.sum(axis=1), raw, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(result.pd, booster.predict(frame.matrix), rtol=1e-9)
+    risky = int(np.argmax(result.pd))
+    assert result.reasons[risky][0]["log_odds"] > 0
+
+
+def test_train_from_file_scores_live_customers_from_attributes(db: Database,
+                                                               client: TestClient) -> None:
+    portfolio = simulate(SimConfig(customers=600, months=12, seed=8,
+                                   end=dt.datetime.now(dt.UTC).date()))
+    text = labelled_csv(portfolio)
+    response = client.post(
+        "/v1/models/train-from-file", headers=WRITE,
+        files={"file": ("book.csv", text.encode(), "text/csv")},
+        data={"outcome": "defaulted", "id_column": "customer_id", "folds": "3"})
+    assert response.status_code == 202, response.text
+    drain(db)
+    job = _job(client, response.json()["id"])
+    assert job["status"] == "succeeded", job
+    model = client.get(f"/v1/models/{job['model_id']}", headers=READ).json()
+    assert model["source"] == "file" and model["feature_set"] == "attributes"
+    assert set(model["report"]["categorical_columns"]) >= {"industry", "segment",
+                                                           "payment_method"}
+    assert len(model["report"]["cross_validation"]["folds"]) == 3
+    assert 0 <= model["report"]["metrics"]["auc"] <= 1
+    load_into_database(db, portfolio)
+    client.post(f"/v1/models/{model['id']}/promote", headers=WRITE)
+    drain(db)
+    cid = portfolio.customers[0]["customer_id"]
+    risk = client.get(f"/v1/customers/{cid}/risk", headers=READ).json()
+    assert risk["model_version"] == f"lgbm-default-{model['id']}"
+    assert risk["feature_set"] == "attributes"
+    bad = client.post("/v1/models/train-from-file", headers=WRITE,
+                      files={"file": ("x.csv", b"a,b\n1,2\n", "text/csv")},
+                      data={"outcome": "defaulted"})
+    assert bad.status_code == 400
+
+
+def test_failed_training_input_fails_the_job_without_retrying(db: Database,
+                                                              client: TestClient) -> None:
+    job = client.post("/v1/models/train", headers=WRITE, json=TRAIN).json()
+    drain(db)
+    failed = _job(client, job["id"])
+    assert failed["status"] == "failed" and "no events" in failed["error"]
+    unknown = client.post("/v1/models/train", headers=WRITE,
+                          json={**TRAIN, "params": {"boosting": "dart"}}).json()
+    load_into_database(db, simulate(SimConfig(customers=30, months=6, seed=2)))
+    drain(db)
+    assert "unknown LightGBM parameters" in _job(client, unknown["id"])["error"]
+    assert client.get("/v1/models/jobs/999", headers=READ).status_code == 404
+    assert client.post("/v1/models/train", headers=READ, json=TRAIN).status_code == 403
+
+
+def test_rescore_filters_and_nightly_schedule_runs_once(db: Database,
+                                                        client: TestClient) -> None:
+    load_into_database(db, simulate(SimConfig(customers=60, months=6, seed=9)))
+    job = client.post("/v1/scoring/rescore", headers=WRITE,
+                      json={"filter": {"industry": "retail"}}).json()
+    drain(db)
+    done = _job(client, job["id"])
+    with db.transaction() as session:
+        scored = session.scalar(select(func.count()).select_from(CustomerRisk))
+    assert done["status"] == "succeeded" and done["result"]["customers"] == scored > 0
+    today = utcnow().date()
+    first = nightly_rescore(db, today)
+    assert first is not None and nightly_rescore(db, today) is None  # a second replica
+    drain(db)
+    with db.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(CustomerRisk)) == 60
+        assert session.get(ScoringJob, first).status == "succeeded"
