@@ -179,18 +179,32 @@ def labelled_csv(portfolio: Portfolio) -> str:
 
 # --- through the gateway -------------------------------------------------------------------
 
+def outlook_events(portfolio: Portfolio) -> list[dict[str, Any]]:
+    """Industry outlooks as industry-wide ``industry.outlook`` CloudEvents (no subject)."""
+    return [{"specversion": "1.0", "id": f"outlook-{o['industry']}-{o['as_of'].isoformat()}",
+             "source": SOURCE, "type": "industry.outlook",
+             "time": f"{o['as_of'].isoformat()}T00:00:00Z",
+             "data": {"industry": o["industry"], "index": o["index"]}}
+            for o in portfolio.outlooks]
+
+
 def push_through_api(portfolio: Portfolio, *, gateway: str, api_key: str,
                      batch_size: int = 1000, timeout: float = 60.0) -> dict[str, int]:
-    """POST profiles to /v1/customers/batch and CloudEvents to /v1/events/batch (≤1000 each)."""
-    counts = {"customers": 0, "events": 0}
+    """As a CRM would: profiles to ``POST /v1/customers/batch`` ({"customers": [...]}),
+    outlooks and then CloudEvents to ``POST /v1/events/batch`` (a JSON array), ≤1000 each."""
+    counts = {"customers": 0, "events": 0, "outlooks": 0}
     headers = {"Authorization": f"Bearer {api_key}"}
+    size = min(batch_size, 1000)
     with httpx.Client(base_url=gateway.rstrip("/"), headers=headers, timeout=timeout) as client:
         profiles = [{k: _jsonable(v) for k, v in c.items() if k in PROFILE_FIELDS}
                     for c in portfolio.customers]
-        for batch in _batches(profiles, min(batch_size, 1000)):
-            client.post("/v1/customers/batch", json=batch).raise_for_status()
+        for batch in _batches(profiles, size):
+            client.post("/v1/customers/batch", json={"customers": batch}).raise_for_status()
             counts["customers"] += len(batch)
-        for batch in _batches(portfolio.events(), min(batch_size, 1000)):
+        for batch in _batches(outlook_events(portfolio), size):
+            client.post("/v1/events/batch", json=batch).raise_for_status()
+            counts["outlooks"] += len(batch)
+        for batch in _batches(portfolio.events(), size):
             client.post("/v1/events/batch", json=batch).raise_for_status()
             counts["events"] += len(batch)
     return counts
