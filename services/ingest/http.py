@@ -42,9 +42,14 @@ def parse_json(body: bytes) -> Any:
             "body", f"{exc.msg} at line {exc.lineno} column {exc.colno}")]) from None
 
 
-def ingest_settings(request: Request) -> IngestSettings:
+def settings_of(request: Request) -> IngestSettings:
     settings: IngestSettings = request.app.state.ingest_settings
     return settings
+
+
+async def ingest_settings(request: Request) -> IngestSettings:
+    """The settings as a dependency (async: no threadpool hop for a dictionary lookup)."""
+    return settings_of(request)
 
 
 def secured_route(*scopes: str, extra_errors: tuple[int, ...] = (),

@@ -16,7 +16,7 @@ from services.ingest.customers.schemas import (
     UpsertResult,
 )
 from services.ingest.customers.service import UpsertOutcome, background_check, upsert_customers
-from services.ingest.http import ingest_settings, secured_route
+from services.ingest.http import secured_route, settings_of
 from services.ingest.idempotency.router import IDEMPOTENCY_PARAMETER, idempotent
 from services.ingest.idempotency.service import json_digest
 from shared.auth import secured
@@ -73,7 +73,7 @@ def post_customer(profile: CustomerIn, request: Request,
 )
 def post_customers_batch(batch: CustomerBatchIn, request: Request,
                          session: Session = SessionDep) -> JSONResponse:
-    limit = ingest_settings(request).max_batch_customers
+    limit = settings_of(request).max_batch_customers
     if len(batch.customers) > limit:
         raise PayloadTooLarge(f"The batch holds {len(batch.customers)} profiles; at most {limit}.",
                               errors=[field_error("customers", f"at most {limit} profiles")])

@@ -62,23 +62,6 @@ def ensure_customers(session: Session, customer_ids: Iterable[str], *, now: dt.d
         session.execute(stmt, rows)
 
 
-# PostgreSQL: the whole batch travels as one JSON document, unpacked by the server, so the
-# statement's size does not grow with the batch (a 16,000-placeholder VALUES list takes
-# longer to build and parse than to execute).
-_PG_INSERT_EVENTS = text("""
-    INSERT INTO event (source, event_id, type, customer_id, occurred_at, received_at, data,
-                       attributes, amount, currency, ref_id, due_on, value, counterparty)
-    SELECT source, event_id, type, customer_id, occurred_at, received_at, data, attributes,
-           amount, currency, ref_id, due_on, value, counterparty
-    FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS t(
-        source text, event_id text, type text, customer_id text, occurred_at timestamptz,
-        received_at timestamptz, data jsonb, attributes jsonb, amount numeric, currency text,
-        ref_id text, due_on date, value float8, counterparty text)
-    ON CONFLICT (source, event_id) DO NOTHING
-    RETURNING source, event_id, id
-""")
-
-
 def _json_default(value: Any) -> str:
     if isinstance(value, dt.datetime | dt.date | Decimal):
         return value.isoformat() if not isinstance(value, Decimal) else str(value)
@@ -86,16 +69,17 @@ def _json_default(value: Any) -> str:
 
 
 def pg_rows_document(rows: list[dict[str, Any]]) -> str:
+    """A batch as one JSON document, unpacked by the server with jsonb_to_recordset: the
+    statement stays the same size whatever the batch (a 14,000-placeholder VALUES list
+    takes longer to build and parse than to execute)."""
     return json.dumps(rows, separators=(",", ":"), default=_json_default)
 
 
 def insert_events(session: Session, rows: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
-    """Insert events, skipping any (source, event_id) already stored; the new ones' ids."""
+    """Insert events, skipping any (source, event_id) already stored; the new ones' ids.
+    (SQLite; PostgreSQL stores a batch with :func:`store_events_pg`.)"""
     if not rows:
         return {}
-    if session.get_bind().dialect.name == "postgresql":
-        result = session.execute(_PG_INSERT_EVENTS, {"rows": pg_rows_document(rows)})
-        return {(source, event_id): pk for source, event_id, pk in result.all()}
     stmt = (
         insert_for(session)(Event)
         .on_conflict_do_nothing(index_elements=[Event.source, Event.event_id])
@@ -116,3 +100,75 @@ def insert_outlooks(session: Session, rows: list[dict[str, Any]]) -> set[tuple[s
         .returning(IndustryOutlook.source, IndustryOutlook.industry, IndustryOutlook.as_of)
     )
     return {(s, i, a) for s, i, a in session.execute(stmt, rows).all()}
+
+
+# PostgreSQL, the whole write of a batch in one statement and one round trip: resolve
+# aliases, create minimal customers, insert the new events, enqueue one alerts item per new
+# event and one coalesced rescore per customer. (Foreign keys are checked at the end of the
+# statement, when the sibling INSERT's customers exist.) SQLite takes the step-by-step path.
+_PG_STORE = text("""
+WITH input AS (
+    SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS t(
+        source text, event_id text, type text, subject text, occurred_at timestamptz,
+        received_at timestamptz, data jsonb, attributes jsonb, amount numeric, currency text,
+        ref_id text, due_on date, value float8, counterparty text)
+), resolved AS (
+    SELECT i.*, COALESCE(a.customer_id, i.subject) AS resolved_customer_id
+    FROM input i
+    LEFT JOIN customer_alias a ON a.source = i.source AND a.external_id = i.subject
+), new_customers AS (
+    INSERT INTO customer (customer_id, registration_ids, attributes, incomplete, updated_at,
+                          created_at)
+    SELECT DISTINCT resolved_customer_id, CAST('{}' AS jsonb), CAST('{}' AS jsonb), true,
+           CAST(:epoch AS timestamptz), CAST(:now AS timestamptz)
+    FROM resolved ORDER BY 1
+    ON CONFLICT (customer_id) DO NOTHING
+), inserted AS (
+    INSERT INTO event (source, event_id, type, customer_id, occurred_at, received_at, data,
+                       attributes, amount, currency, ref_id, due_on, value, counterparty)
+    SELECT source, event_id, type, resolved_customer_id, occurred_at, received_at, data,
+           attributes, amount, currency, ref_id, due_on, value, counterparty
+    FROM resolved ORDER BY source, event_id
+    ON CONFLICT (source, event_id) DO NOTHING
+    RETURNING id, source, event_id, customer_id, type
+), alerts AS (
+    INSERT INTO work_item (topic, key, payload, status, coalesce_key, coalesced, attempts,
+                           max_attempts, available_at, created_at, updated_at)
+    SELECT CAST(:alerts_topic AS text), customer_id,
+           jsonb_build_object('event_pk', id, 'type', type), CAST(:pending AS text), NULL,
+           0, 0, CAST(:max_attempts AS int), CAST(:now AS timestamptz),
+           CAST(:now AS timestamptz), CAST(:now AS timestamptz)
+    FROM inserted
+), rescore AS (
+    INSERT INTO work_item (topic, key, payload, status, coalesce_key, coalesced, attempts,
+                           max_attempts, available_at, created_at, updated_at)
+    SELECT CAST(:rescore_topic AS text), customer_id, CAST(:rescore_payload AS jsonb),
+           CAST(:pending AS text), CAST(:rescore_topic AS text) || ':' || customer_id,
+           count(*) - 1, 0, CAST(:max_attempts AS int),
+           CAST(:now AS timestamptz), CAST(:now AS timestamptz), CAST(:now AS timestamptz)
+    FROM inserted GROUP BY customer_id ORDER BY customer_id
+    ON CONFLICT (coalesce_key) DO UPDATE SET
+        payload = excluded.payload,
+        coalesced = work_item.coalesced + excluded.coalesced + 1,
+        updated_at = excluded.updated_at
+)
+SELECT r.source, r.event_id, r.resolved_customer_id, i.id
+FROM resolved r LEFT JOIN inserted i ON i.source = r.source AND i.event_id = r.event_id
+""")
+
+
+def store_events_pg(
+    session: Session, rows: list[dict[str, Any]], *, now: dt.datetime, alerts_topic: str,
+    rescore_topic: str, rescore_payload: dict[str, Any], max_attempts: int,
+) -> dict[tuple[str, str], tuple[str, int | None]]:
+    """(source, event_id) -> (customer_id, new event id or None when already stored).
+
+    ``rows`` carry ``subject`` (not yet resolved through aliases) instead of customer_id.
+    """
+    result = session.execute(_PG_STORE, {
+        "rows": pg_rows_document(rows), "epoch": EPOCH, "now": now, "pending": "pending",
+        "alerts_topic": alerts_topic, "rescore_topic": rescore_topic,
+        "rescore_payload": json.dumps(rescore_payload), "max_attempts": max_attempts,
+    })
+    return {(source, event_id): (customer_id, pk)
+            for source, event_id, customer_id, pk in result.all()}

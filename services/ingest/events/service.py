@@ -14,6 +14,7 @@ from services.ingest.events import repository
 from services.ingest.events.cloudevents import EventInvalid, NewEvent, parse_event
 from services.ingest.repository import enqueue_rows
 from shared.models import utcnow
+from shared.settings import get_settings
 from shared.topics import ALERTS_EVENT, SCORING_RESCORE
 
 Status = Literal["accepted", "duplicate", "rejected"]
@@ -71,6 +72,9 @@ def _identity(item: Any) -> dict[str, Any]:
 
 def _store(session: Session, valid: list[tuple[EventOutcome, NewEvent]], *,
            now: dt.datetime) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        _store_pg(session, valid, now=now)
+        return
     aliases = repository.resolve_aliases(
         session, {(e.source, e.subject) for _, e in valid if e.subject is not None})
     for outcome, event in valid:
@@ -82,23 +86,12 @@ def _store(session: Session, valid: list[tuple[EventOutcome, NewEvent]], *,
     repository.ensure_customers(session, (e.customer_id for _, e in with_customer
                                           if e.customer_id), now=now)
     inserted = repository.insert_events(session, [_event_row(e, now) for _, e in with_customer])
-    outlook_rows = {}
-    for _, event in valid:
-        if event.outlook is not None:
-            key = (event.source, event.outlook.industry, event.occurred_at.date())
-            outlook_rows[key] = {"source": key[0], "industry": key[1], "as_of": key[2],
-                                 "index_value": event.outlook.index, "received_at": now}
-    new_outlooks = repository.insert_outlooks(
-        session, [outlook_rows[k] for k in sorted(outlook_rows)])
+    _store_outlooks(session, valid, now=now)
     alerts: list[tuple[str, dict[str, Any]]] = []
     rescore: list[tuple[str, dict[str, Any]]] = []
     for outcome, event in valid:
         if event.customer_id is None:
-            # An industry-wide outlook: stored in industry_outlook only.
-            key = (event.source, event.outlook.industry if event.outlook else "",
-                   event.occurred_at.date())
-            outcome.status = "accepted" if key in new_outlooks else "duplicate"
-            continue
+            continue  # an industry-wide outlook, settled by _store_outlooks
         pk = inserted.get((event.source, event.event_id))
         if pk is None:
             outcome.status = "duplicate"
@@ -108,6 +101,48 @@ def _store(session: Session, valid: list[tuple[EventOutcome, NewEvent]], *,
         rescore.append((event.customer_id, {"trigger": "event"}))
     enqueue_rows(session, topic=SCORING_RESCORE, items=rescore, coalesce=True, now=now)
     enqueue_rows(session, topic=ALERTS_EVENT, items=alerts, coalesce=False, now=now)
+
+
+def _store_pg(session: Session, valid: list[tuple[EventOutcome, NewEvent]], *,
+              now: dt.datetime) -> None:
+    """The same outcome as the step-by-step path, in one statement (see the repository)."""
+    rows = []
+    for _, event in valid:
+        if event.subject is not None:
+            row = _event_row(event, now)
+            del row["customer_id"]
+            rows.append({**row, "subject": event.subject})
+    stored = repository.store_events_pg(
+        session, rows, now=now, alerts_topic=ALERTS_EVENT, rescore_topic=SCORING_RESCORE,
+        rescore_payload={"trigger": "event"}, max_attempts=get_settings().queue_max_attempts,
+    ) if rows else {}
+    _store_outlooks(session, valid, now=now)
+    for outcome, event in valid:
+        if event.subject is None:
+            continue
+        customer_id, pk = stored[(event.source, event.event_id)]
+        event.customer_id = outcome.customer_id = customer_id
+        outcome.event_pk = pk
+        if pk is None:
+            outcome.status = "duplicate"
+
+
+def _store_outlooks(session: Session, valid: list[tuple[EventOutcome, NewEvent]], *,
+                    now: dt.datetime) -> None:
+    """Industry outlooks also go to their own table; subject-less ones only there."""
+    rows = {}
+    for _, event in valid:
+        if event.outlook is not None:
+            key = (event.source, event.outlook.industry, event.occurred_at.date())
+            rows[key] = {"source": key[0], "industry": key[1], "as_of": key[2],
+                         "index_value": event.outlook.index, "received_at": now}
+    if not rows:
+        return
+    new = repository.insert_outlooks(session, [rows[k] for k in sorted(rows)])
+    for outcome, event in valid:
+        if event.subject is None and event.outlook is not None:
+            key = (event.source, event.outlook.industry, event.occurred_at.date())
+            outcome.status = "accepted" if key in new else "duplicate"
 
 
 def _event_row(event: NewEvent, now: dt.datetime) -> dict[str, Any]:

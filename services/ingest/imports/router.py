@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from services.ingest.http import ingest_settings, media_type, secured_route
+from services.ingest.http import media_type, secured_route, settings_of
 from services.ingest.idempotency.router import IDEMPOTENCY_PARAMETER, idempotent
 from services.ingest.idempotency.service import request_digest
 from services.ingest.imports.service import ImportKind, import_csv
@@ -67,7 +67,7 @@ def require_multipart(request: Request) -> None:
 def post_import(kind: ImportKind, request: Request,
                 file: UploadFile = File(description="The CSV file"),
                 session: Session = SessionDep) -> JSONResponse:
-    settings = ingest_settings(request)
+    settings = settings_of(request)
     raw = file.file
     digest = hashlib.sha256()
     while chunk := raw.read(1 << 20):
