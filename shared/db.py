@@ -62,7 +62,9 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", settings.db_pool_size)
         kwargs.setdefault("max_overflow", settings.db_max_overflow)
-    kwargs.setdefault("pool_pre_ping", True)
+    # No pre-ping: it costs a round trip per checkout. Stale connections are recycled, and a
+    # disconnect invalidates the pool so only the request that hit it fails.
+    kwargs.setdefault("pool_recycle", 1800)
     return create_engine(url, **kwargs)
 
 
