@@ -110,8 +110,8 @@ _PG_STORE = text("""
 WITH input AS (
     SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS t(
         source text, event_id text, type text, subject text, occurred_at timestamptz,
-        received_at timestamptz, data jsonb, attributes jsonb, amount numeric, currency text,
-        ref_id text, due_on date, value float8, counterparty text)
+        data jsonb, attributes jsonb, amount numeric, currency text, ref_id text, due_on date,
+        value float8, counterparty text)
 ), resolved AS (
     SELECT i.*, COALESCE(a.customer_id, i.subject) AS resolved_customer_id
     FROM input i
@@ -126,8 +126,9 @@ WITH input AS (
 ), inserted AS (
     INSERT INTO event (source, event_id, type, customer_id, occurred_at, received_at, data,
                        attributes, amount, currency, ref_id, due_on, value, counterparty)
-    SELECT source, event_id, type, resolved_customer_id, occurred_at, received_at, data,
-           attributes, amount, currency, ref_id, due_on, value, counterparty
+    SELECT source, event_id, type, resolved_customer_id, occurred_at,
+           CAST(:now AS timestamptz), data, attributes, amount, currency, ref_id, due_on,
+           value, counterparty
     FROM resolved ORDER BY source, event_id
     ON CONFLICT (source, event_id) DO NOTHING
     RETURNING id, source, event_id, customer_id, type
@@ -163,7 +164,8 @@ def store_events_pg(
 ) -> dict[tuple[str, str], tuple[str, int | None]]:
     """(source, event_id) -> (customer_id, new event id or None when already stored).
 
-    ``rows`` carry ``subject`` (not yet resolved through aliases) instead of customer_id.
+    ``rows`` carry ``subject`` (not yet resolved through aliases) instead of customer_id,
+    and no ``received_at`` (that is ``now``).
     """
     result = session.execute(_PG_STORE, {
         "rows": pg_rows_document(rows), "epoch": EPOCH, "now": now, "pending": "pending",

@@ -42,8 +42,13 @@ BATCH = ("application/cloudevents-batch+json", "application/json")
 
 
 def outcome_json(outcome: EventOutcome) -> dict[str, Any]:
-    return EventResult.model_validate(outcome, from_attributes=True).model_dump(
-        exclude_none=True)
+    """An EventResult as JSON, built directly (a batch answers 1,000 of them)."""
+    body: dict[str, Any] = {"index": outcome.index, "status": outcome.status}
+    for name in ("id", "source", "customer_id", "event_pk"):
+        if (value := getattr(outcome, name)) is not None:
+            body[name] = value
+    body["errors"] = outcome.errors
+    return body
 
 
 def batch_response(outcomes: list[EventOutcome]) -> JSONResponse:

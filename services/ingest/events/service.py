@@ -106,12 +106,15 @@ def _store(session: Session, valid: list[tuple[EventOutcome, NewEvent]], *,
 def _store_pg(session: Session, valid: list[tuple[EventOutcome, NewEvent]], *,
               now: dt.datetime) -> None:
     """The same outcome as the step-by-step path, in one statement (see the repository)."""
-    rows = []
-    for _, event in valid:
-        if event.subject is not None:
-            row = _event_row(event, now)
-            del row["customer_id"]
-            rows.append({**row, "subject": event.subject})
+    # Plain JSON values (ISO strings for times, dates and decimals): the document is built
+    # by the C encoder without a per-value fallback.
+    rows = [
+        {"source": e.source, "event_id": e.event_id, "type": e.type, "subject": e.subject,
+         "occurred_at": e.occurred_at.isoformat(), "data": e.data, "attributes": e.attributes,
+         **{k: v if v is None or isinstance(v, str | float) else str(v)
+            for k, v in e.columns.items()}}
+        for _, e in valid if e.subject is not None
+    ]
     stored = repository.store_events_pg(
         session, rows, now=now, alerts_topic=ALERTS_EVENT, rescore_topic=SCORING_RESCORE,
         rescore_payload={"trigger": "event"}, max_attempts=get_settings().queue_max_attempts,
