@@ -18,7 +18,8 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="RISKWATCH_", extra="ignore")
 
-    env: str = Field("dev", description="dev, test or prod; prod refuses default secrets")
+    env: str = Field("dev", description="dev, test or prod; only dev and test accept the "
+                     "built-in internal secret")
     database_url: str = DEFAULT_SQLITE_URL
     # The gateway signs the caller's identity with this secret; services verify it.
     internal_secret: str = DEV_INTERNAL_SECRET
@@ -61,8 +62,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_default_secrets_outside_dev(self) -> Settings:
-        if self.env == "prod" and self.internal_secret == DEV_INTERNAL_SECRET:
-            raise ValueError("RISKWATCH_INTERNAL_SECRET must be set when RISKWATCH_ENV=prod")
+        if self.env not in ("dev", "test") and self.internal_secret == DEV_INTERNAL_SECRET:
+            raise ValueError(
+                f"RISKWATCH_INTERNAL_SECRET must be set when RISKWATCH_ENV={self.env}")
         return self
 
     def service_url(self, service: str) -> str:
