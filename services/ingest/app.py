@@ -8,6 +8,7 @@ from services.ingest.customers.router import router as customers_router
 from services.ingest.events.router import router as events_router
 from services.ingest.imports.router import router as imports_router
 from services.ingest.settings import IngestSettings, get_ingest_settings
+from services.ingest.sources.router import router as sources_router
 from services.ingest.webhooks.router import router as webhooks_router
 from shared.service import create_service_app
 
@@ -25,7 +26,8 @@ def create_app(database_url: str | None = None,
         name="ingest",
         title="riskwatch ingest",
         description="Customers and events in, from CRMs, company systems and files.",
-        routers=[customers_router, events_router, webhooks_router, imports_router],
+        routers=[customers_router, events_router, webhooks_router, sources_router,
+                 imports_router],
         tags=TAGS,
         database_url=database_url,
     )

@@ -25,7 +25,9 @@ class IngestSettings(BaseSettings):
     # Salesforce outbound messages: OrganizationId -> the token the endpoint URL carries as
     # ``?token=…`` (outbound messages cannot be signed).
     salesforce_orgs: dict[str, SecretStr] = Field(default_factory=dict)
-    idempotency_running_timeout_seconds: int = 600
+    # Fernet keys (comma-separated, the first encrypts) for secrets stored through
+    # /v1/webhook-sources; default: derived from RISKWATCH_INTERNAL_SECRET.
+    secrets_keys: SecretStr | None = None
 
 
 @lru_cache

@@ -1,11 +1,11 @@
-"""Tables owned by the ingest service: idempotency keys and webhook delivery de-duplication."""
+"""Tables owned by the ingest service: idempotency keys, webhook sources and deliveries."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Integer, String
+from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.models.base import Base, JsonDoc, UtcDateTime, utcnow
@@ -36,3 +36,19 @@ class WebhookDelivery(Base):
     adapter: Mapped[str] = mapped_column(String(64), primary_key=True)
     delivery_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+
+
+class WebhookSource(Base):
+    """A webhook sender's credentials, set through the admin API and encrypted at rest:
+    generic (name = source, Standard Webhooks secrets), zoho-crm (name = channel_id, token),
+    salesforce (name = OrganizationId, token)."""
+
+    __tablename__ = "webhook_source"
+
+    adapter: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    # Fernet token (AES-128-CBC + HMAC-SHA256) of the JSON list of secrets.
+    secrets_ciphertext: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -25,6 +25,8 @@ from services.ingest.events.router import (
 from services.ingest.events.service import ingest_events
 from services.ingest.http import ingest_settings, is_json, media_type, parse_json, raw_body
 from services.ingest.settings import IngestSettings
+from services.ingest.sources.schemas import Adapter
+from services.ingest.sources.service import secrets_for
 from services.ingest.webhooks import salesforce, zoho
 from services.ingest.webhooks.service import first_delivery, upsert_from_crm
 from services.ingest.webhooks.signatures import SignatureInvalid, verify
@@ -53,8 +55,12 @@ def _refuse(adapter: str, reason: str) -> WebhookUnauthorized:
     return WebhookUnauthorized(f"The {adapter} delivery was not authenticated: {reason}.")
 
 
-def _same(expected: str, given: str) -> bool:
-    return hmac.compare_digest(expected.encode(), given.encode())
+def _matches(expected: list[str], given: str) -> bool:
+    """Constant-time comparison against every configured token."""
+    matched = False
+    for token in expected:
+        matched |= hmac.compare_digest(token.encode(), given.encode())
+    return matched
 
 
 @router.post(
@@ -65,7 +71,8 @@ def _same(expected: str, given: str) -> bool:
         "For any system that signs with the Standard Webhooks scheme: headers `webhook-id`, "
         "`webhook-timestamp` (Unix seconds, ±5 minutes) and `webhook-signature` (space-"
         "separated `v1,<base64 HMAC-SHA256 of '{id}.{timestamp}.{body}'>`, several allowed "
-        "during key rotation), with the secret configured for `{source}`. The body is one "
+        "during key rotation), with the secret configured for `{source}` (environment or "
+        "`PUT /v1/webhook-sources/generic/{source}`). The body is one "
         "CloudEvent (answered like `POST /v1/events`) or a JSON array (answered like "
         "`POST /v1/events/batch`). A bad or stale signature is **401** and nothing is stored; "
         "a redelivered `webhook-id` is answered **200** `duplicate`. No API key needed."
@@ -80,12 +87,12 @@ def _same(expected: str, given: str) -> bool:
 def post_generic(source: str, request: Request, body: bytes = Depends(raw_body),
                  session: Session = SessionDep,
                  settings: IngestSettings = Depends(ingest_settings)) -> JSONResponse:
-    configured = settings.webhook_secrets.get(source)
-    if configured is None:
+    secrets = secrets_for(session, settings, adapter=Adapter.generic, name=source)
+    if not secrets:
         raise _refuse(f"generic/{source}", "no secret is configured for this source")
     msg_id = request.headers.get("webhook-id")
     try:
-        verify(configured.get_secret_value().split(), msg_id=msg_id,
+        verify(secrets, msg_id=msg_id,
                timestamp=request.headers.get("webhook-timestamp"),
                signatures=request.headers.get("webhook-signature"), body=body,
                tolerance=settings.webhook_tolerance_seconds)
@@ -135,10 +142,10 @@ def post_zoho(body: bytes = Depends(raw_body), session: Session = SessionDep,
     except zoho.NotificationInvalid as exc:
         raise BadRequest(f"Not a Zoho CRM notification: {exc}.",
                          errors=[field_error("body", str(exc))]) from None
-    expected = settings.zoho_channels.get(note.channel_id)
-    if expected is None:
+    expected = secrets_for(session, settings, adapter=Adapter.zoho_crm, name=note.channel_id)
+    if not expected:
         raise _refuse(zoho.ADAPTER, "unknown channel_id")
-    if not _same(expected.get_secret_value(), note.token):
+    if not _matches(expected, note.token):
         raise _refuse(zoho.ADAPTER, "token does not match the channel")
     digest = hashlib.sha256(body).hexdigest()
     if not first_delivery(session, adapter=zoho.ADAPTER, delivery_id=digest):
@@ -203,10 +210,11 @@ def post_salesforce(token: str | None = Query(None, description="The configured 
     except salesforce.MessageInvalid as exc:
         raise BadRequest(f"Not a Salesforce outbound message: {exc}.",
                          errors=[field_error("body", str(exc))]) from None
-    expected = settings.salesforce_orgs.get(message.organization_id)
-    if expected is None:
+    expected = secrets_for(session, settings, adapter=Adapter.salesforce,
+                           name=message.organization_id)
+    if not expected:
         raise _refuse(salesforce.ADAPTER, "unknown OrganizationId")
-    if token is None or not _same(expected.get_secret_value(), token):
+    if token is None or not _matches(expected, token):
         raise _refuse(salesforce.ADAPTER, "token missing or wrong")
     events: list[dict[str, Any]] = []
     for obj in message.objects:

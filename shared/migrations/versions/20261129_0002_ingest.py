@@ -42,8 +42,19 @@ def upgrade() -> None:
     with op.batch_alter_table('webhook_delivery', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_webhook_delivery_received_at'), ['received_at'], unique=False)
 
+    op.create_table('webhook_source',
+    sa.Column('adapter', sa.String(length=32), nullable=False),
+    sa.Column('name', sa.String(length=255), nullable=False),
+    sa.Column('secrets_ciphertext', sa.Text(), nullable=False),
+    sa.Column('created_by', sa.String(length=200), nullable=False),
+    sa.Column('created_at', shared.models.base.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', shared.models.base.UtcDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('adapter', 'name', name=op.f('pk_webhook_source'))
+    )
+
 
 def downgrade() -> None:
+    op.drop_table('webhook_source')
     with op.batch_alter_table('webhook_delivery', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_webhook_delivery_received_at'))
     op.drop_table('webhook_delivery')

@@ -1,0 +1,38 @@
+"""Webhook source configuration in and out (secrets go in, never out)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+
+class Adapter(enum.StrEnum):
+    generic = "generic"
+    zoho_crm = "zoho-crm"
+    salesforce = "salesforce"
+
+
+Secret = Annotated[str, StringConstraints(min_length=16, max_length=500)]
+
+
+class SourceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"secrets": ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]}]})
+
+    secrets: list[Secret] = Field(
+        min_length=1, max_length=5,
+        description="generic: Standard Webhooks secrets `whsec_<base64>` (several while "
+                    "rotating); zoho-crm: the channel's token; salesforce: the URL token")
+
+
+class SourceOut(BaseModel):
+    adapter: Adapter
+    name: str = Field(description="generic: the source in /v1/webhooks/generic/{source}; "
+                                  "zoho-crm: channel_id; salesforce: OrganizationId")
+    secret_count: int
+    created_by: str
+    created_at: dt.datetime
+    updated_at: dt.datetime

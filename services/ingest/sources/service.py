@@ -1,0 +1,78 @@
+"""Webhook sources: credentials per adapter and sender, from settings or the admin API
+(stored encrypted, audited without the secret). Settings win when both name a sender."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from services.ingest.settings import IngestSettings
+from services.ingest.sources import crypto, repository
+from services.ingest.sources.schemas import Adapter, SourceOut
+from services.ingest.webhooks.signatures import secret_bytes
+from shared import audit
+from shared.errors import NotFound, ValidationFailed, field_error
+from shared.models import utcnow
+from shared.models.ingest import WebhookSource
+
+
+def secrets_for(session: Session, settings: IngestSettings, *, adapter: Adapter,
+                name: str) -> list[str] | None:
+    """The sender's secrets, or None when it is not configured anywhere."""
+    configured = {
+        Adapter.generic: settings.webhook_secrets,
+        Adapter.zoho_crm: settings.zoho_channels,
+        Adapter.salesforce: settings.salesforce_orgs,
+    }[adapter].get(name)
+    if configured is not None:
+        return configured.get_secret_value().split()
+    stored = repository.get(session, adapter.value, name)
+    return crypto.unseal(settings, stored.secrets_ciphertext) if stored else None
+
+
+def put_source(session: Session, settings: IngestSettings, *, adapter: Adapter, name: str,
+               secrets: list[str], actor: str) -> tuple[SourceOut, bool]:
+    if adapter is Adapter.generic:
+        for index, secret in enumerate(secrets):
+            try:
+                secret_bytes(secret)
+                if not secret.startswith("whsec_"):
+                    raise ValueError
+            except ValueError:
+                raise ValidationFailed("Standard Webhooks secrets look like whsec_<base64>.",
+                                       errors=[field_error(f"secrets.{index}",
+                                                           "must be whsec_ + base64")]) from None
+    now = utcnow()
+    sealed = crypto.seal(settings, secrets)
+    source = repository.get(session, adapter.value, name)
+    created = source is None
+    if source is None:
+        source = WebhookSource(adapter=adapter.value, name=name, secrets_ciphertext=sealed,
+                               created_by=actor, created_at=now, updated_at=now)
+        session.add(source)
+    else:
+        source.secrets_ciphertext, source.updated_at = sealed, now
+    session.flush()
+    audit.record(session, actor=actor, action="webhook_source.put",
+                 subject_type="webhook_source", subject_id=f"{adapter.value}/{name}",
+                 details={"secret_count": len(secrets), "created": created})
+    return _out(source, len(secrets)), created
+
+
+def list_sources(session: Session, settings: IngestSettings) -> list[SourceOut]:
+    return [_out(s, len(crypto.unseal(settings, s.secrets_ciphertext)))
+            for s in repository.list_all(session)]
+
+
+def delete_source(session: Session, *, adapter: Adapter, name: str, actor: str) -> None:
+    if not repository.remove(session, adapter.value, name):
+        raise NotFound(f"No {adapter.value} webhook source '{name}'.")
+    audit.record(session, actor=actor, action="webhook_source.delete",
+                 subject_type="webhook_source", subject_id=f"{adapter.value}/{name}",
+                 details={})
+
+
+def _out(source: WebhookSource, count: int) -> SourceOut:
+    return SourceOut(adapter=Adapter(source.adapter), name=source.name, secret_count=count,
+                     created_by=source.created_by, created_at=source.created_at,
+                     updated_at=source.updated_at)
+
