@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from pydantic import ValidationError
 
@@ -57,43 +57,51 @@ def _data_errors(exc: ValidationError) -> list[dict[str, Any]]:
     ]
 
 
-def parse_event(obj: Any, *, received_at: dt.datetime, prefix: str = "") -> NewEvent:
-    """Validate one CloudEvent; field names in errors carry ``prefix`` (e.g. ``[3].``)."""
-    if not isinstance(obj, dict):
-        raise EventInvalid([field_error(prefix.rstrip(".") or "body",
-                                        "an event must be a JSON object")])
+def _envelope_errors(obj: dict[str, Any], prefix: str) -> list[dict[str, Any]]:
+    """What is wrong with the context attributes (the slow path, for invalid events)."""
     errors: list[dict[str, Any]] = []
-
-    def text(name: str, *, required: bool) -> str | None:
-        value = obj.get(name)
-        if value is None:
-            if required:
-                errors.append(field_error(prefix + name, "required attribute is missing"))
-            return None
-        if not isinstance(value, str) or not value.strip():
-            errors.append(field_error(prefix + name, "must be a non-empty string"))
-            return None
-        if len(value) > _LIMITS.get(name, 10_000):
-            errors.append(field_error(prefix + name, f"at most {_LIMITS[name]} characters"))
-            return None
-        return value
-
     specversion = obj.get("specversion")
     if specversion is None:
         errors.append(field_error(prefix + "specversion", "required attribute is missing"))
     elif specversion != SPECVERSION:
         errors.append(field_error(prefix + "specversion", "only CloudEvents 1.0 is supported"))
-    event_id = text("id", required=True)
-    source = text("source", required=True)
-    event_type = text("type", required=True)
-    subject = text("subject", required=False)
+    for name in ("id", "source", "type", "subject"):
+        value = obj.get(name)
+        if value is None:
+            if name != "subject":
+                errors.append(field_error(prefix + name, "required attribute is missing"))
+        elif not isinstance(value, str) or not value.strip():
+            errors.append(field_error(prefix + name, "must be a non-empty string"))
+        elif len(value) > _LIMITS[name]:
+            errors.append(field_error(prefix + name, f"at most {_LIMITS[name]} characters"))
+    return errors
+
+
+def _well_formed(value: Any, limit: int) -> bool:
+    return type(value) is str and 0 < len(value) <= limit and not value.isspace()
+
+
+def parse_event(obj: Any, *, received_at: dt.datetime, prefix: str = "") -> NewEvent:
+    """Validate one CloudEvent; field names in errors carry ``prefix`` (e.g. ``[3].``)."""
+    if not isinstance(obj, dict):
+        raise EventInvalid([field_error(prefix.rstrip(".") or "body",
+                                        "an event must be a JSON object")])
+    event_id, source, event_type = obj.get("id"), obj.get("source"), obj.get("type")
+    subject = obj.get("subject")
+    if (obj.get("specversion") == SPECVERSION and _well_formed(event_id, 255)
+            and _well_formed(source, 255) and _well_formed(event_type, 100)
+            and (subject is None or _well_formed(subject, 128))):
+        errors: list[dict[str, Any]] = []
+    else:
+        errors = _envelope_errors(obj, prefix)
+        event_type = event_type if _well_formed(event_type, 100) else None
     occurred_at = received_at
     if obj.get("time") is not None:
         try:
             occurred_at = parse_time(obj["time"])
         except ValueError as exc:
             errors.append(field_error(prefix + "time", str(exc)))
-    if obj.get("subject") is None and event_type != "industry.outlook":
+    if subject is None and event_type != "industry.outlook":
         errors.append(field_error(prefix + "subject",
                                   "required: the subject is the customer id"))
     data = obj.get("data")
@@ -106,21 +114,12 @@ def parse_event(obj: Any, *, received_at: dt.datetime, prefix: str = "") -> NewE
                           for e in _data_errors(exc))
     if errors:
         raise EventInvalid(errors)
-    assert event_id is not None and source is not None and event_type is not None
+    # Without errors, id, source and type are well-formed strings.
+    event_type = cast(str, event_type)
     attributes = {k: v for k, v in obj.items() if k not in _COLUMNS}
     return NewEvent(
-        source=source, event_id=event_id, type=event_type, subject=subject,
-        occurred_at=occurred_at, data=data, attributes=attributes,
+        source=cast(str, source), event_id=cast(str, event_id), type=event_type,
+        subject=subject, occurred_at=occurred_at, data=data, attributes=attributes,
         columns=project(event_type, validated),
         outlook=validated if isinstance(validated, IndustryOutlookData) else None,
     )
-
-
-def from_binary(headers: dict[str, str], content_type: str | None, data: Any) -> dict[str, Any]:
-    """Binary mode: the ``ce-*`` headers are the attributes, the body is ``data``."""
-    event: dict[str, Any] = {k[3:]: v for k, v in headers.items() if k.startswith("ce-")}
-    if content_type:
-        event["datacontenttype"] = content_type
-    if data is not None:
-        event["data"] = data
-    return event
