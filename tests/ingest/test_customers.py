@@ -46,7 +46,7 @@ def test_create_then_update_then_stale(client: TestClient, db: Database) -> None
     assert (body["name"], body["employees"], body["country"]) == ("Acme AG", 40, "DE")
     with db.transaction() as s:
         rescore = s.scalars(select(WorkItem).where(WorkItem.topic == SCORING_RESCORE)).all()
-    assert [(w.key, w.coalesced) for w in rescore] == [("cust-1", 1)]
+    assert [(w.key, w.payload) for w in rescore] == [("cust-1", {"trigger": "profile"})]
 
 
 def test_event_first_then_profile_completes_customer(client: TestClient) -> None:

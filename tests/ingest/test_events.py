@@ -177,8 +177,14 @@ def test_batch_coalesces_rescoring_per_customer(client: TestClient, db: Database
         rescore = s.scalars(select(WorkItem).where(WorkItem.topic == SCORING_RESCORE)).all()
         alerts = s.scalar(select(func.count()).select_from(WorkItem)
                           .where(WorkItem.topic == ALERTS_EVENT))
-    assert [(w.key, w.coalesced) for w in rescore] == [("same", 3)]
+    assert [(w.key, w.payload) for w in rescore] == [("same", {"trigger": "event"})]
     assert alerts == 4
+    # A profile change merges into the same pending item, with its own payload.
+    assert client.post("/v1/customers", json={"customer_id": "same", "name": "S"}).status_code \
+        == 200
+    with db.transaction() as s:
+        rescore = s.scalars(select(WorkItem).where(WorkItem.topic == SCORING_RESCORE)).all()
+    assert [(w.key, w.payload) for w in rescore] == [("same", {"trigger": "profile"})]
 
 
 def test_industry_outlook_without_subject_goes_to_outlooks(
@@ -202,3 +208,18 @@ def test_scopes_are_enforced(client: TestClient) -> None:
     reader = client.post("/v1/events", content=json.dumps(cloudevent()),
                          headers={**CE, **auth_headers("risk:read")})
     assert reader.status_code == 403
+
+
+def test_event_after_rescore_was_claimed_enqueues_again(client: TestClient, db: Database) -> None:
+    from shared.queue import claim
+
+    assert post(client, cloudevent(subject="busy")).status_code == 202
+    with db.transaction() as s:
+        claimed = claim(s, topics=[SCORING_RESCORE], worker_id="w1")
+    assert [c.key for c in claimed] == ["busy"]
+    # The running rescore may not see this event: a fresh item must follow it.
+    assert post(client, cloudevent(subject="busy")).status_code == 202
+    with db.transaction() as s:
+        pending = s.scalars(select(WorkItem).where(
+            WorkItem.topic == SCORING_RESCORE, WorkItem.locked_by.is_(None))).all()
+    assert [w.key for w in pending] == ["busy"]

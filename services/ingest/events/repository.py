@@ -104,8 +104,10 @@ def insert_outlooks(session: Session, rows: list[dict[str, Any]]) -> set[tuple[s
 
 # PostgreSQL, the whole write of a batch in one statement and one round trip: resolve
 # aliases, create minimal customers, insert the new events, enqueue one alerts item per new
-# event and one coalesced rescore per customer. (Foreign keys are checked at the end of the
-# statement, when the sibling INSERT's customers exist.) SQLite takes the step-by-step path.
+# event and one coalesced rescore per customer (an unchanged pending rescore is locked, not
+# rewritten: see services.ingest.repository.enqueue_rows). Foreign keys are checked at the
+# end of the statement, when the sibling INSERT's customers exist. SQLite takes the
+# step-by-step path.
 _PG_STORE = text("""
 WITH input AS (
     SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS t(
@@ -152,6 +154,7 @@ WITH input AS (
         payload = excluded.payload,
         coalesced = work_item.coalesced + excluded.coalesced + 1,
         updated_at = excluded.updated_at
+    WHERE work_item.payload IS DISTINCT FROM excluded.payload
 )
 SELECT r.source, r.event_id, r.resolved_customer_id, i.id
 FROM resolved r LEFT JOIN inserted i ON i.source = r.source AND i.event_id = r.event_id
