@@ -205,4 +205,6 @@ def raw_feature_rows(
     else:
         customer_filter = "1 = 1"
     statement = text(_sql(dialect, customer_filter)).bindparams(*binds)
-    return [dict(row._mapping) for row in session.execute(statement, params)]
+    result = session.execute(statement, params)
+    keys = list(result.keys())
+    return [dict(zip(keys, row, strict=True)) for row in result]

@@ -39,6 +39,12 @@ class FeatureFrame:
         return {name: (None if math.isnan(v) else round(float(v), 6))
                 for name, v in zip(FEATURE_NAMES, self.matrix[i], strict=True)}
 
+    def rows(self) -> list[dict[str, float | None]]:
+        """Every customer's features as JSON-ready dicts (unknown -> None), vectorised."""
+        rounded = np.round(self.matrix, 6).astype(object)
+        rounded[np.isnan(self.matrix)] = None
+        return [dict(zip(FEATURE_NAMES, values, strict=True)) for values in rounded.tolist()]
+
     def column(self, name: str) -> np.ndarray:
         return self.matrix[:, FEATURE_INDEX[name]]
 

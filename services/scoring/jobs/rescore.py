@@ -3,15 +3,16 @@ batch its own transaction (a crash loses at most one batch, and the retry redoes
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from sqlalchemy import func, select
 
-from services.scoring.features.service import features_for
+from services.scoring.features.service import FeatureFrame, features_for, features_page
 from services.scoring.jobs.service import Progress
 from services.scoring.scores import engine
-from services.scoring.scores.service import rescore_page, score_frame
-from services.scoring.tiers.service import current_policy
+from services.scoring.scores.service import score_frame
+from services.scoring.tiers.service import TierPolicy, current_policy
 from shared.db import Database
 from shared.models import Customer, utcnow
 from shared.models.scoring import CustomerRisk, ScoringJob
@@ -35,6 +36,30 @@ def selected_ids(db: Database, flt: dict[str, Any]) -> list[str] | None:
         return list(session.scalars(query))
 
 
+def _fetch_page(db: Database, after: str | None, batch: int) -> FeatureFrame:
+    with db.transaction() as session:
+        return features_page(session, as_of=utcnow(), after=after, limit=batch)
+
+
+def _rescore_all(db: Database, *, batch: int, trigger: str, total: int, progress: Progress,
+                 policy: TierPolicy, scorers: dict[str, engine.Scorer]) -> int:
+    """Everyone in id order. The next page's features are fetched (by the database, on a
+    second connection) while this page is scored and written, so both cores work."""
+    done = 0
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rescore-fetch") as pool:
+        pending: Future[FeatureFrame] | None = pool.submit(_fetch_page, db, None, batch)
+        while pending is not None:
+            frame = pending.result()
+            pending = (pool.submit(_fetch_page, db, frame.customer_ids[-1], batch)
+                       if len(frame) == batch else None)
+            with db.transaction() as session:
+                score_frame(session, frame, trigger=trigger, now=frame.as_of, policy=policy,
+                            scorers=scorers)
+            done += len(frame)
+            progress(f"scored {done}/{total}", done / max(total, 1))
+    return done
+
+
 def run_rescore(db: Database, job: ScoringJob, progress: Progress) -> dict[str, Any]:
     flt = dict(job.request.get("filter") or {})
     trigger = str(job.request.get("trigger") or "rescore")[:50]
@@ -47,15 +72,8 @@ def run_rescore(db: Database, job: ScoringJob, progress: Progress) -> dict[str, 
         scorers = engine.champions(session)
     done = 0
     if ids is None:
-        after: str | None = None
-        while True:
-            with db.transaction() as session:
-                count, after = rescore_page(session, after=after, limit=batch,
-                                            trigger=trigger, policy=policy, scorers=scorers)
-            done += count
-            progress(f"scored {done}/{total}", done / max(total, 1))
-            if count < batch:
-                break
+        done = _rescore_all(db, batch=batch, trigger=trigger, total=total, progress=progress,
+                            policy=policy, scorers=scorers)
     else:
         for start in range(0, len(ids), batch):
             chunk = ids[start:start + batch]

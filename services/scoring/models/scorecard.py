@@ -59,23 +59,24 @@ class Scorecard:
         per_attribute = self.points_matrix(matrix)
         total = self.base + per_attribute.sum(axis=1)
         pd = 1.0 / (1.0 + np.exp((total - OFFSET) / FACTOR))
-        reasons = [self._reasons(matrix[i], per_attribute[i], top) for i in range(len(matrix))]
+        # The `top` attributes costing most points per customer, found for all rows at once.
+        order = np.argsort(per_attribute, axis=1, kind="stable")[:, :top]
+        costs = np.take_along_axis(per_attribute, order, axis=1)
+        columns = [FEATURE_INDEX[a.feature] for a in self.attributes]
+        reasons: list[list[Reason]] = []
+        for i in range(len(matrix)):
+            out: list[Reason] = []
+            for k, points in zip(order[i].tolist(), costs[i].tolist(), strict=True):
+                if points >= 0:
+                    break
+                feature = self.attributes[k].feature
+                value = float(matrix[i, columns[k]])
+                out.append({"feature": feature,
+                            "value": None if math.isnan(value) else round(value, 4),
+                            "points": int(points),
+                            "text": _sentence(feature, value, int(points))})
+            reasons.append(out)
         return pd, reasons
-
-    def _reasons(self, row: np.ndarray, points: np.ndarray, top: int) -> list[Reason]:
-        out: list[Reason] = []
-        for k in np.argsort(points, kind="mergesort")[:top]:
-            if points[k] >= 0:
-                break
-            attribute = self.attributes[k]
-            value = row[FEATURE_INDEX[attribute.feature]]
-            out.append({
-                "feature": attribute.feature,
-                "value": None if math.isnan(value) else round(float(value), 4),
-                "points": int(points[k]),
-                "text": _sentence(attribute.feature, value, int(points[k])),
-            })
-        return out
 
 
 def _sentence(feature: str, value: float, points: int) -> str:

@@ -14,17 +14,17 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, func, select, text
 from sqlalchemy.orm import Session
 
 from services.scoring.features.service import FeatureFrame, features_for, features_page
-from services.scoring.scores import engine
+from services.scoring.scores import engine, repository
 from services.scoring.scores.points import points_array
 from services.scoring.tiers.service import TierPolicy, current_policy
 from shared import queue
-from shared.models import Customer, utcnow
+from shared.models import Customer, WorkItem, utcnow
 from shared.models.scoring import CustomerRisk, Score
+from shared.settings import get_settings
 from shared.topics import ALERTS_SCORE_CHANGED, REVIEWS_SCORE_CHANGED
 
 # A move is material when the tier changes, PD moves by 2 points of percentage, or by a
@@ -55,17 +55,19 @@ def material_move(previous: dict[str, Any] | None, pd: float, tier: str) -> bool
     return max(pd, old) >= 0.01 and abs(pd - old) >= MATERIAL_RELATIVE * max(old, 1e-9)
 
 
-def _upsert(session: Session) -> Any:
-    return (postgresql.insert if session.get_bind().dialect.name == "postgresql"
-            else sqlite.insert)
+def _table(model: type) -> Table:
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table
 
 
-def lock_customer(session: Session, customer_id: str) -> None:
-    """Serialise scoring of one customer across worker replicas (PostgreSQL; SQLite's single
-    writer already does), so an older computation never overwrites a newer one."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k, hashtext(:c))"),
-                        {"k": _CUSTOMER_LOCK, "c": customer_id})
+def lock_customers(session: Session, customer_ids: Sequence[str]) -> None:
+    """Serialise scoring of a customer across worker replicas (PostgreSQL; SQLite's single
+    writer already does), so an older computation never overwrites a newer one. Locks are
+    taken in id order, so two batches never deadlock."""
+    if customer_ids and session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k, hashtext(c)) "
+                             "FROM unnest(CAST(:ids AS text[])) AS c ORDER BY c"),
+                        {"k": _CUSTOMER_LOCK, "ids": sorted(customer_ids)})
 
 
 def score_frame(session: Session, frame: FeatureFrame, *, trigger: str,
@@ -94,7 +96,9 @@ def score_frame(session: Session, frame: FeatureFrame, *, trigger: str,
     d_scorer, c_scorer = scorers["default"], scorers["churn"]
     risk_rows: list[dict[str, Any]] = []
     history: list[dict[str, Any]] = []
+    notices: list[dict[str, Any]] = []
     results: list[Scored] = []
+    feature_rows = frame.rows()
     for i, cid in enumerate(ids):
         pd = float(pd_default[i])
         tier = policy.tier_for(pd)
@@ -107,7 +111,7 @@ def score_frame(session: Session, frame: FeatureFrame, *, trigger: str,
             "churn_model_version": c_scorer.model_version, "churn_reasons": churn.reasons[i],
             "feature_set": d_scorer.feature_set,
             "feature_set_version": d_scorer.feature_set_version,
-            "features": frame.row(i), "outstanding_balance": frame.outstanding[i],
+            "features": feature_rows[i], "outstanding_balance": frame.outstanding[i],
             "overdue_amount": frame.overdue[i], "credit_limit": frame.credit_limit[i],
             "credit_currency": frame.credit_currency[i],
             "in_default": bool(frame.in_default[i]),
@@ -141,7 +145,7 @@ def score_frame(session: Session, frame: FeatureFrame, *, trigger: str,
                        "model_version": d_scorer.model_version, "trigger": trigger,
                        "scored_at": now.isoformat()}
             for topic in (ALERTS_SCORE_CHANGED, REVIEWS_SCORE_CHANGED):
-                queue.enqueue(session, topic=topic, key=cid, payload=payload)
+                notices.append({"topic": topic, "key": cid, "payload": payload})
     changed = {h["customer_id"] for h in history}
     for scorer in shadow:
         if not changed:
@@ -160,24 +164,40 @@ def score_frame(session: Session, frame: FeatureFrame, *, trigger: str,
                                 "feature_set": scorer.feature_set,
                                 "feature_set_version": scorer.feature_set_version,
                                 "reasons": result.reasons[i]})
-    stmt = _upsert(session)(CustomerRisk)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[CustomerRisk.customer_id],
-        set_={c: getattr(stmt.excluded, c) for c in risk_rows[0] if c != "customer_id"})
-    session.execute(stmt, risk_rows)
-    if history:
-        session.execute(insert(Score), history)
+    # One statement per table per batch, not one per row.
+    repository.bulk_write(session, _table(CustomerRisk), risk_rows, upsert_key="customer_id")
+    repository.bulk_write(session, _table(Score), history)
+    if notices:
+        enqueue_bulk(session, notices, now=now)
     return results
 
 
+def enqueue_bulk(session: Session, items: list[dict[str, Any]], *, now: dt.datetime) -> None:
+    """Plain (not coalesced) work items in one statement: the same rows ``queue.enqueue``
+    writes, without a round trip per item when a batch moves thousands of customers."""
+    attempts = get_settings().queue_max_attempts
+    repository.bulk_write(session, _table(WorkItem), [
+        {"topic": item["topic"], "key": item["key"], "payload": item["payload"],
+         "status": queue.PENDING, "coalesce_key": None, "coalesced": 0, "attempts": 0,
+         "max_attempts": attempts, "available_at": now, "created_at": now, "updated_at": now}
+        for item in items])
+
+
 def rescore_customer(session: Session, *, customer_id: str, trigger: str) -> Scored | None:
-    """Recompute one customer's features and scores now (the worker's unit of work)."""
-    lock_customer(session, customer_id)
+    """Recompute one customer's features and scores now."""
+    scored = rescore_customers(session, customer_ids=[customer_id], trigger=trigger)
+    return scored[0] if scored else None
+
+
+def rescore_customers(session: Session, *, customer_ids: Sequence[str],
+                      trigger: str) -> list[Scored]:
+    """Recompute several customers at once (the worker's batch): one feature query, one
+    write per table. Unknown customers (e.g. deleted since) are skipped."""
+    ids = sorted(set(customer_ids))
+    lock_customers(session, ids)
     now = utcnow()
-    frame = features_for(session, customer_ids=[customer_id], as_of=now)
-    if len(frame) == 0:
-        return None  # unknown customer (e.g. deleted since the work was queued)
-    return score_frame(session, frame, trigger=trigger, now=now)[0]
+    frame = features_for(session, customer_ids=ids, as_of=now)
+    return score_frame(session, frame, trigger=trigger, now=now)
 
 
 def rescore_page(session: Session, *, after: str | None, limit: int, trigger: str,

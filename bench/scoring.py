@@ -1,0 +1,267 @@
+"""Scoring benchmarks on PostgreSQL (loopback only, bounded loops):
+
+(a) event -> stored score latency under a steady event rate through the gateway,
+(b) full rescoring of a large simulated portfolio, against LightGBM's bare predict,
+(c) credit decisions through the gateway at 32 connections,
+(d) training time and out-of-time AUC on a 20,000-customer portfolio.
+
+    python -m bench.scoring                 # everything (several minutes)
+    python -m bench.scoring --only b --rescore-customers 20000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import random
+import threading
+import time
+from typing import Any
+
+import httpx
+import lightgbm as lgb
+import numpy as np
+from sqlalchemy import select
+
+from bench.common import BENCH_SECRET, closed_loop, fresh_postgres
+from services.scoring.features.definitions import FEATURE_NAMES, FEATURE_SET
+from services.scoring.features.service import features_all
+from services.scoring.jobs.rescore import run_rescore
+from services.scoring.models.labels import day_number, load_outcomes
+from services.scoring.models.training import train_from_events
+from services.scoring.simulator.loader import load_into_database
+from services.scoring.simulator.portfolio import SimConfig, simulate
+from shared.db import Database
+from shared.models import utcnow
+from shared.models.scoring import CustomerRisk, ModelChampion, RiskModel, ScoringJob
+from tests.stack import ADMIN_KEY, start_stack
+
+
+class _NoProgress:
+    def __call__(self, stage: str, progress: float, *, force: bool = False) -> None:
+        pass
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))] if ordered else np.nan
+
+
+def _rescore_all(db: Database) -> dict[str, Any]:
+    job = ScoringJob(kind="rescore", request={"filter": {}, "trigger": "bench"},
+                     created_by="bench")
+    return run_rescore(db, job, _NoProgress())  # type: ignore[arg-type]
+
+
+# --- (a) + (c): the real stack ------------------------------------------------------------
+
+def bench_latency_and_decisions(customers: int, rate: float, seconds: float,
+                                decisions: int) -> None:
+    with fresh_postgres() as url, start_stack(url, internal_secret=BENCH_SECRET) as stack:
+        db = Database(url)
+        portfolio = simulate(SimConfig(customers=customers, months=12, seed=3))
+        load_into_database(db, portfolio)
+        _rescore_all(db)
+        ids = [c["customer_id"] for c in portfolio.customers]
+        print(f"(a) {customers} customers with 12 months of history loaded and scored",
+              flush=True)
+        latencies = asyncio.run(_event_latency(stack.gateway, db, ids, rate, seconds))
+        print(f"(a) event -> stored score at {rate:.0f} events/s for {seconds:.0f}s: "
+              f"{len(latencies)} scored, p50 {_pct(latencies, 50):.0f} ms, "
+              f"p99 {_pct(latencies, 99):.0f} ms, max {max(latencies):.0f} ms", flush=True)
+
+        def request(client: httpx.AsyncClient, i: int) -> Any:
+            return client.post("/v1/decisions/credit", headers={
+                "Authorization": f"Bearer {ADMIN_KEY}"}, json={
+                "customer_id": ids[i % len(ids)], "amount": f"{1000 + i % 50 * 500}.00",
+                "currency": "EUR"})
+
+        asyncio.run(closed_loop(concurrency=32, total=500, make_request=request,
+                                base_url=stack.gateway))  # warm-up
+        result = asyncio.run(closed_loop(concurrency=32, total=decisions,
+                                         make_request=request, base_url=stack.gateway))
+        print("(c) " + result.line("credit decisions via gateway, 32 connections"),
+              flush=True)
+        db.dispose()
+
+
+async def _event_latency(gateway: str, db: Database, ids: list[str], rate: float,
+                         seconds: float) -> list[float]:
+    """Send events at a steady rate; a monitor sees when each customer's stored score was
+    computed after the event was accepted. Latency = seen - sent."""
+    pending: dict[str, list[tuple[float, dt.datetime]]] = {}
+    done: list[float] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+    rng = random.Random(5)
+
+    def monitor() -> None:
+        since = utcnow()
+        while not stop.is_set() or pending:
+            with db.transaction() as session:
+                rows = session.execute(select(CustomerRisk.customer_id, CustomerRisk.scored_at)
+                                       .where(CustomerRisk.scored_at > since)).all()
+            seen = time.perf_counter()
+            with lock:
+                for cid, scored_at in rows:
+                    waiting = pending.get(cid)
+                    if not waiting:
+                        continue
+                    still = [(sent, acc) for sent, acc in waiting if scored_at <= acc]
+                    done.extend((seen - sent) * 1000 for sent, acc in waiting
+                                if scored_at > acc)
+                    pending[cid] = still
+                    if not still:
+                        del pending[cid]
+            if stop.is_set() and time.perf_counter() - stop_time[0] > 30:
+                break
+            time.sleep(0.01)
+
+    stop_time = [0.0]
+    watcher = threading.Thread(target=monitor, daemon=True)
+    watcher.start()
+    headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    total = int(rate * seconds)
+    async with httpx.AsyncClient(base_url=gateway, headers=headers, timeout=30,
+                                 limits=httpx.Limits(max_connections=64)) as client:
+
+        async def send(i: int) -> None:
+            cid = ids[rng.randrange(len(ids))]
+            body = {"specversion": "1.0", "id": f"bench-{i}", "source": "bench",
+                    "type": "order.placed", "subject": cid, "time": utcnow().isoformat(),
+                    "data": {"amount": "1200.00", "currency": "EUR"}}
+            sent = time.perf_counter()
+            response = await client.post("/v1/events", json=body)
+            accepted = utcnow()
+            if response.status_code < 300:
+                with lock:
+                    pending.setdefault(cid, []).append((sent, accepted))
+
+        started = time.perf_counter()
+        tasks = []
+        for i in range(total):
+            delay = started + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(send(i)))
+        await asyncio.gather(*tasks)
+    stop_time[0] = time.perf_counter()
+    stop.set()
+    watcher.join(timeout=40)
+    return done
+
+
+# --- (b): full rescoring ---------------------------------------------------------------
+
+def bench_rescoring(customers: int, months: int) -> None:
+    with fresh_postgres() as url:
+        db = Database(url)
+        started = time.perf_counter()
+        counts = load_into_database(db, simulate(SimConfig(customers=customers, months=months,
+                                                           seed=11)))
+        print(f"(b) loaded {counts['customers']} customers, {counts['events']} events in "
+              f"{time.perf_counter() - started:.0f}s", flush=True)
+        booster = _champion_from_snapshot(db)
+        for label in ("first run (all new)", "second run (steady state)"):
+            started = time.perf_counter()
+            result = _rescore_all(db)
+            elapsed = time.perf_counter() - started
+            print(f"(b) full rescoring with the LightGBM champion, {label}: "
+                  f"{result['customers']} customers in {elapsed:.1f}s = "
+                  f"{result['customers'] / elapsed:,.0f} customers/s", flush=True)
+        rescoring_rate = result["customers"] / elapsed
+        with db.transaction() as session:
+            frame = features_all(session, as_of=utcnow())
+        for threads in (1, 2):
+            started = time.perf_counter()
+            booster.predict(frame.matrix, num_threads=threads)
+            bare = len(frame) / (time.perf_counter() - started)
+            print(f"(b) LightGBM bare predict on the same {len(frame)} x {frame.matrix.shape[1]} "
+                  f"matrix, {threads} thread(s): {bare:,.0f} rows/s; full rescoring runs at "
+                  f"{rescoring_rate / bare:.1%} of it", flush=True)
+        started = time.perf_counter()
+        booster.predict(frame.matrix, pred_contrib=True, num_threads=1)
+        print(f"(b) LightGBM pred_contrib (reasons) alone, 1 thread: "
+              f"{len(frame) / (time.perf_counter() - started):,.0f} rows/s", flush=True)
+        db.dispose()
+
+
+def _champion_from_snapshot(db: Database) -> lgb.Booster:
+    """A real LightGBM champion (trained on a 90-day default label) so (b) scores with
+    trees and their contributions, not the scorecard."""
+    as_of = utcnow() - dt.timedelta(days=90)
+    with db.transaction() as session:
+        frame = features_all(session, as_of=as_of)
+        outcomes = load_outcomes(session, target="default")
+    day = day_number(as_of)
+    labels = [outcomes.label(c, day, horizon=90, inactivity_days=None)
+              for c in frame.customer_ids]
+    keep = np.array([label is not None for label in labels]) & frame.active
+    y = np.array([bool(label) for label in labels])[keep].astype(float)
+    booster = lgb.train({"objective": "binary", "verbose": -1, "num_threads": 2,
+                         "num_leaves": 15, "learning_rate": 0.05},
+                        lgb.Dataset(frame.matrix[keep], y), 200)
+    with db.transaction() as session:
+        model = RiskModel(name="bench champion", target="default", source="events",
+                          status="champion", feature_set=FEATURE_SET, feature_set_version=1,
+                          features=list(FEATURE_NAMES), categories={}, params={},
+                          model_text=booster.model_to_string(), report={}, reference={},
+                          created_by="bench", created_at=utcnow())
+        session.add(model)
+        session.flush()
+        session.add(ModelChampion(target="default", model_id=model.id, promoted_by="bench",
+                                  promoted_at=utcnow()))
+    return booster
+
+
+# --- (d): training ---------------------------------------------------------------------
+
+def bench_training(customers: int, months: int) -> None:
+    with fresh_postgres() as url:
+        db = Database(url)
+        started = time.perf_counter()
+        counts = load_into_database(db, simulate(SimConfig(customers=customers, months=months,
+                                                           seed=17)))
+        print(f"(d) loaded {counts['customers']} customers over {months} months, "
+              f"{counts['events']} events in {time.perf_counter() - started:.0f}s", flush=True)
+        job = ScoringJob(kind="train", created_by="bench",
+                         request={"target": "default", "horizon_days": 365})
+        started = time.perf_counter()
+        result = train_from_events(db, job, _NoProgress())  # type: ignore[arg-type]
+        elapsed = time.perf_counter() - started
+        with db.transaction() as session:
+            report = session.get(RiskModel, result["model_id"]).report  # type: ignore[union-attr]
+        print(f"(d) training (snapshots + LightGBM + validation): {elapsed:.0f}s; "
+              f"train {report['train']['rows']} rows {report['train']['period']}, "
+              f"test {report['test']['rows']} rows {report['test']['period']}; "
+              f"out-of-time AUC {report['metrics']['auc']:.3f}, KS {report['metrics']['ks']:.3f},"
+              f" Brier {report['metrics']['brier']:.4f}", flush=True)
+        db.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", default="a,b,c,d", help="comma-separated sections")
+    parser.add_argument("--stack-customers", type=int, default=5000)
+    parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--decisions", type=int, default=10000)
+    parser.add_argument("--rescore-customers", type=int, default=100_000)
+    parser.add_argument("--rescore-months", type=int, default=6)
+    parser.add_argument("--train-customers", type=int, default=20_000)
+    parser.add_argument("--train-months", type=int, default=36)
+    args = parser.parse_args()
+    only = set(args.only.split(","))
+    if only & {"a", "c"}:
+        bench_latency_and_decisions(args.stack_customers, args.rate, args.seconds,
+                                    args.decisions)
+    if "b" in only:
+        bench_rescoring(args.rescore_customers, args.rescore_months)
+    if "d" in only:
+        bench_training(args.train_customers, args.train_months)
+
+
+if __name__ == "__main__":
+    main()
