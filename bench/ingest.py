@@ -113,15 +113,18 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def cpu_snapshot(stack: Any) -> dict[str, float]:
-    """CPU seconds used so far by the gateway, ingest, PostgreSQL and this load generator."""
+    """CPU seconds used so far by the gateway, ingest, the PostgreSQL backends serving the
+    bench database (pooled, so they live through a phase) and this load generator."""
+    database = stack.database_url.rsplit("/", 1)[1]
     postgres = 0.0
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                if Path(f"/proc/{entry}/comm").read_text().strip() == "postgres":
-                    postgres += _cpu_seconds(int(entry))
+                title = Path(f"/proc/{entry}/cmdline").read_bytes().decode(errors="replace")
             except OSError:
                 continue
+            if title.startswith("postgres:") and f" {database} " in title:
+                postgres += _cpu_seconds(int(entry))
     return {"gateway": _cpu_seconds(stack.processes["gateway"].pid),
             "ingest": _cpu_seconds(stack.processes["ingest"].pid),
             "postgres": postgres, "loadgen": _cpu_seconds(os.getpid())}

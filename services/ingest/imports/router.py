@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from services.ingest.http import media_type, secured_route, settings_of
 from services.ingest.idempotency.router import IDEMPOTENCY_PARAMETER, idempotent
-from services.ingest.idempotency.service import request_digest
+from services.ingest.idempotency.service import HEADER, request_digest
 from services.ingest.imports.service import ImportKind, import_csv
 from shared.errors import UnsupportedMediaType
 from shared.service import SessionDep
@@ -70,9 +70,11 @@ def post_import(kind: ImportKind, request: Request,
     settings = settings_of(request)
     raw = file.file
     digest = hashlib.sha256()
-    while chunk := raw.read(1 << 20):
-        digest.update(chunk)
-    raw.seek(0)
+    if request.headers.get(HEADER) is not None:
+        # Only a keyed request needs the file's digest (one more pass over the spooled file).
+        while chunk := raw.read(1 << 20):
+            digest.update(chunk)
+        raw.seek(0)
 
     def work() -> tuple[int, Any]:
         report = import_csv(session, kind=kind, raw=raw, chunk_rows=settings.import_chunk_rows,
