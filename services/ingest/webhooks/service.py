@@ -15,6 +15,7 @@ from services.ingest.customers.schemas import CustomerIn
 from services.ingest.customers.service import UpsertOutcome, upsert_customers
 from services.ingest.events.repository import EPOCH, ensure_customers, resolve_aliases
 from services.ingest.webhooks import repository
+from shared.errors import BadRequest, field_error
 from shared.models import utcnow
 
 
@@ -57,6 +58,7 @@ def upsert_from_crm(session: Session, *, source: str, external_id: str,
                 bad = {"annual_revenue", "revenue_currency", "credit_limit", "credit_currency"}
             for name in bad:
                 values.pop(name, None)
-    else:  # pragma: no cover - every pass removes at least one field
-        profile = CustomerIn(customer_id=values["customer_id"])
+    else:  # only the id itself is left and it does not validate (e.g. over 128 characters)
+        raise BadRequest(f"The {source} record '{external_id[:100]}' cannot be a customer id.",
+                         errors=[field_error("ids", "record id longer than 128 characters")])
     return upsert_customers(session, profiles=[profile])[0]
