@@ -17,6 +17,8 @@ from shared.errors import NotFound
 from shared.models import utcnow
 
 CENT = Decimal("0.01")
+# Tier configuration changes reach decisions within this many seconds.
+_POLICY_TTL = 1.0
 
 
 def _fmt(amount: Decimal, currency: str) -> str:
@@ -42,7 +44,8 @@ def decide(session: Session, *, request: CreditRequest, actor: str) -> CreditDec
     else:
         override = tier_repository.overrides_in_force(
             session, [request.customer_id], now).get(request.customer_id)
-        tiering = effective_tier(current_policy(session), risk.pd_default, override)
+        tiering = effective_tier(current_policy(session, max_age=_POLICY_TTL),
+                                 risk.pd_default, override)
         strategy = tiering["strategy"]
         limit = None if risk.credit_limit is None else Decimal(risk.credit_limit)
         outstanding = Decimal(risk.outstanding_balance or 0).quantize(CENT)

@@ -4,6 +4,7 @@ with it, and analysts' overrides (honoured until they expire or are lifted)."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,7 +42,25 @@ DEFAULT_POLICY = TierPolicy(version=0, thresholds=Thresholds(),
                             strategies=dict(DEFAULT_STRATEGIES))
 
 
-def current_policy(session: Session) -> TierPolicy:
+_POLICY_TTL_SECONDS = 1.0
+_policy_cache: tuple[float, int, TierPolicy] | None = None
+
+
+def current_policy(session: Session, *, max_age: float = 0.0) -> TierPolicy:
+    """The policy in force. ``max_age`` > 0 lets a hot path (credit decisions) reuse what
+    this process read less than that many seconds ago: a new version applies within it."""
+    global _policy_cache
+    cached = _policy_cache
+    bind_id = id(session.get_bind())
+    if max_age > 0 and cached and cached[1] == bind_id and \
+            time.monotonic() - cached[0] < max_age:
+        return cached[2]
+    policy = _load_policy(session)
+    _policy_cache = (time.monotonic(), bind_id, policy)
+    return policy
+
+
+def _load_policy(session: Session) -> TierPolicy:
     row = repository.latest_config(session)
     if row is None:
         return DEFAULT_POLICY
@@ -75,6 +94,8 @@ def history(session: Session, *, limit: int, offset: int) -> list[TierConfigOut]
 
 def put_config(session: Session, *, config: TierConfigIn, actor: str) -> TierConfigOut:
     """A new version; earlier versions stay for the record (scores name theirs)."""
+    global _policy_cache
+    _policy_cache = None
     row = TierConfig(version=repository.next_version(session),
                      thresholds=config.thresholds.model_dump(),
                      strategies={k: v.model_dump() for k, v in config.strategies.items()},
