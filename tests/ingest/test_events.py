@@ -223,3 +223,21 @@ def test_event_after_rescore_was_claimed_enqueues_again(client: TestClient, db: 
         pending = s.scalars(select(WorkItem).where(
             WorkItem.topic == SCORING_RESCORE, WorkItem.locked_by.is_(None))).all()
     assert [w.key for w in pending] == ["busy"]
+
+
+def test_customer_updated_events_change_the_profile_by_version(client: TestClient) -> None:
+    update = cloudevent("customer.updated", subject="crm-1", time="2026-11-10T00:00:00Z",
+                        data={"name": "Acme", "industry": "retail", "employees": "many",
+                              "colour": "blue"})
+    assert post(client, update).status_code == 202
+    profile = client.get("/v1/customers/crm-1").json()["customer"]
+    # What validates is applied; the bad and the unknown fields are dropped.
+    assert (profile["name"], profile["industry"], profile["employees"]) == (
+        "Acme", "retail", None)
+    assert profile["incomplete"] is False
+    older = cloudevent("customer.updated", subject="crm-1", time="2026-11-01T00:00:00Z",
+                       data={"name": "Old name"})
+    assert post(client, older).status_code == 202
+    assert client.get("/v1/customers/crm-1").json()["customer"]["name"] == "Acme"
+    history = client.get("/v1/customers/crm-1").json()["history"]
+    assert history["event_counts"] == {"customer.updated": 2}

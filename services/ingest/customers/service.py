@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from services.ingest.customers import repository
@@ -86,6 +87,34 @@ def _upsert_one(session: Session, profile: CustomerIn, *, now: dt.datetime) -> U
     session.flush()
     repository.upsert_aliases(session, profile.customer_id, aliases)
     return UpsertOutcome(profile.customer_id, status, customer.updated_at)
+
+
+def upsert_lenient(session: Session, *, customer_id: str, fields: dict[str, Any],
+                   version: dt.datetime | None,
+                   aliases: Sequence[tuple[str, str]] = ()) -> UpsertOutcome | None:
+    """Upsert what validates of a profile another system sent (a CRM record, a
+    ``customer.updated`` event): a field that does not validate is dropped, not the record.
+    None when the customer id itself is not valid."""
+    values: dict[str, Any] = {
+        **{k: v for k, v in fields.items() if k not in _NOT_PROFILE},
+        "customer_id": customer_id,
+        "aliases": [{"source": s, "external_id": e} for s, e in aliases],
+    }
+    if version is not None:
+        values["updated_at"] = version
+    for _ in range(len(values)):
+        try:
+            profile = CustomerIn.model_validate(values)
+            break
+        except ValidationError as exc:
+            bad = {str(e["loc"][0]) for e in exc.errors() if e["loc"]} - _NOT_PROFILE
+            if not bad:
+                bad = {"annual_revenue", "revenue_currency", "credit_limit", "credit_currency"}
+            for name in bad:
+                values.pop(name, None)
+    else:  # only the id is left, and it does not validate
+        return None
+    return upsert_customers(session, profiles=[profile])[0]
 
 
 def background_check(session: Session, *, customer_id: str,

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
+from services.ingest.customers.service import upsert_lenient
 from services.ingest.events import repository
 from services.ingest.events.cloudevents import EventInvalid, NewEvent, parse_event
 from services.ingest.repository import enqueue_rows
@@ -18,6 +19,7 @@ from shared.settings import get_settings
 from shared.topics import ALERTS_EVENT, SCORING_RESCORE
 
 Status = Literal["accepted", "duplicate", "rejected"]
+PROFILE_TYPES = frozenset({"customer.created", "customer.updated"})
 
 
 @dataclass
@@ -61,7 +63,19 @@ def ingest_events(
         valid.append((outcome, event))
     if valid:
         _store(session, valid, now=now)
+        _apply_profiles(session, valid)
     return outcomes
+
+
+def _apply_profiles(session: Session, valid: list[tuple[EventOutcome, NewEvent]]) -> None:
+    """``customer.created`` / ``customer.updated`` carry profile changes from a CRM: what
+    validates of their ``data`` is upserted, versioned by the event's time (so a late,
+    older event never overwrites a newer profile)."""
+    for outcome, event in valid:
+        if (event.type in PROFILE_TYPES and outcome.status == "accepted"
+                and event.customer_id and isinstance(event.data, dict)):
+            upsert_lenient(session, customer_id=event.customer_id, fields=event.data,
+                           version=event.occurred_at)
 
 
 def _identity(item: Any) -> dict[str, Any]:

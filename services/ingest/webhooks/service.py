@@ -7,12 +7,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from services.ingest.customers.repository import upsert_aliases
-from services.ingest.customers.schemas import CustomerIn
-from services.ingest.customers.service import UpsertOutcome, upsert_customers
+from services.ingest.customers.service import UpsertOutcome, upsert_lenient
 from services.ingest.events.repository import EPOCH, ensure_customers, resolve_aliases
 from services.ingest.webhooks import repository
 from shared.errors import BadRequest, field_error
@@ -40,25 +38,9 @@ def upsert_from_crm(session: Session, *, source: str, external_id: str,
         ensure_customers(session, [customer_id], now=now)
         upsert_aliases(session, customer_id, [(source, external_id)])
         return UpsertOutcome(customer_id, "unchanged", EPOCH)
-    values: dict[str, Any] = {
-        **fields,
-        "customer_id": customer_id,
-        "aliases": [{"source": source, "external_id": external_id}],
-    }
-    if version is not None:
-        values["updated_at"] = version
-    for _ in range(len(values)):
-        try:
-            profile = CustomerIn.model_validate(values)
-            break
-        except ValidationError as exc:
-            bad = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
-            bad -= {"customer_id", "aliases", "updated_at"}
-            if not bad:
-                bad = {"annual_revenue", "revenue_currency", "credit_limit", "credit_currency"}
-            for name in bad:
-                values.pop(name, None)
-    else:  # only the id itself is left and it does not validate (e.g. over 128 characters)
+    outcome = upsert_lenient(session, customer_id=customer_id, fields=fields, version=version,
+                             aliases=[(source, external_id)])
+    if outcome is None:
         raise BadRequest(f"The {source} record '{external_id[:100]}' cannot be a customer id.",
                          errors=[field_error("ids", "record id longer than 128 characters")])
-    return upsert_customers(session, profiles=[profile])[0]
+    return outcome
