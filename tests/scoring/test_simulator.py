@@ -71,3 +71,12 @@ def test_writes_csv_and_ndjson(tmp_path: Path) -> None:
     assert header.startswith("customer_id,name")
     labelled = csv_paths["labelled"].read_text().splitlines()
     assert labelled[0].endswith("defaulted") and len(labelled) == 121
+
+
+def test_riskwatch_simulate_command(tmp_path: Path, capsys: object) -> None:
+    from shared.cli import main
+
+    assert main(["simulate", "--customers", "5", "--months", "3", "--seed", "2",
+                 "--end", "2026-10-01", "--out", str(tmp_path), "--format", "csv"]) == 0
+    assert (tmp_path / "events.csv").read_text().startswith("id,source,type,time")
+    assert len((tmp_path / "customers.csv").read_text().splitlines()) == 6
