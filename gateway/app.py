@@ -125,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if service is None:
             return problem_response(status=404, code="not-found", title="Not found",
                                     detail=f"No riskwatch route for {path}.", instance=path)
+        request.state.route_label = f"/v1 -> {service}"
         principal = await _authenticate(request)
         if principal is None and not KEYLESS.match(path):
             return problem_response(

@@ -114,7 +114,9 @@ class RequestContextMiddleware:
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            # A proxy can name what it served (the gateway labels by service).
+            template = (scope.get("state") or {}).get("route_label") \
+                or getattr(route, "path", None) or "unmatched"
             method = scope.get("method", "")
             self.metrics.requests.labels(self.metrics.service, method, template,
                                          str(status)).inc()
