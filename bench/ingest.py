@@ -112,6 +112,20 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _tree_cpu_seconds(root: int) -> float:
+    """CPU of a process and its children (uvicorn's workers when WEB_CONCURRENCY > 1)."""
+    total = _cpu_seconds(root)
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(stat[1]) == root:
+                total += _cpu_seconds(int(entry))
+    return total
+
+
 def cpu_snapshot(stack: Any) -> dict[str, float]:
     """CPU seconds used so far by the gateway, ingest, the PostgreSQL backends serving the
     bench database (pooled, so they live through a phase) and this load generator."""
@@ -125,8 +139,8 @@ def cpu_snapshot(stack: Any) -> dict[str, float]:
                 continue
             if title.startswith("postgres:") and f" {database} " in title:
                 postgres += _cpu_seconds(int(entry))
-    return {"gateway": _cpu_seconds(stack.processes["gateway"].pid),
-            "ingest": _cpu_seconds(stack.processes["ingest"].pid),
+    return {"gateway": _tree_cpu_seconds(stack.processes["gateway"].pid),
+            "ingest": _tree_cpu_seconds(stack.processes["ingest"].pid),
             "postgres": postgres, "loadgen": _cpu_seconds(os.getpid())}
 
 
@@ -174,10 +188,13 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=30)
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--batch-concurrency", type=int, default=2)
+    parser.add_argument("--processes", type=int, default=1,
+                        help="uvicorn worker processes per service (WEB_CONCURRENCY)")
     args = parser.parse_args()
     auth = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    extra_env = {"WEB_CONCURRENCY": str(args.processes)} if args.processes > 1 else {}
     with fresh_postgres() as url, start_stack(url, internal_secret=BENCH_SECRET,
-                                              with_workers=False) as stack:
+                                              with_workers=False, extra_env=extra_env) as stack:
         # Customers exist up front, as in steady state (and for the COPY baseline's FK).
         customers = [{"customer_id": f"cust-{i:04d}", "name": f"Customer {i}"}
                      for i in range(CUSTOMERS)]
@@ -217,6 +234,8 @@ def main() -> None:
         copy_rate = copy_baseline(url, batches=args.batches, size=args.batch_size)
 
     batch_rate = batches.rate * args.batch_size
+    print(f"stack: one process per service x {args.processes} uvicorn worker(s), no queue "
+          f"workers; load average at the end {os.getloadavg()[0]:.2f}")
     print(singles.line(f"(a) single events, {args.concurrency} connections"))
     print(f"    -> {singles.rate:,.0f} events/s, p50 {singles.pct(50):.1f} ms, "
           f"p99 {singles.pct(99):.1f} ms (target >= 800/s, p99 <= 50 ms)")
