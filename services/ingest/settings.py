@@ -25,6 +25,8 @@ class IngestSettings(BaseSettings):
     # Salesforce outbound messages: OrganizationId -> the token the endpoint URL carries as
     # ``?token=…`` (outbound messages cannot be signed).
     salesforce_orgs: dict[str, SecretStr] = Field(default_factory=dict)
+    # A stored Idempotency-Key answer is replayed for this long, then forgotten.
+    idempotency_retention_hours: float = Field(24, gt=0)
     # Fernet keys (comma-separated, the first encrypts) for secrets stored through
     # /v1/webhook-sources; default: derived from RISKWATCH_INTERNAL_SECRET.
     secrets_keys: SecretStr | None = None

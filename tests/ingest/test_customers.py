@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 from typing import Any
@@ -195,3 +196,17 @@ def test_idempotency_key_in_flight_is_409(client: TestClient, db: Database,
                        headers={"Idempotency-Key": "k-busy"}).status_code == 201
     with db.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM customer")).scalar() == 1
+
+
+def test_idempotency_keys_expire(client: TestClient, db: Database) -> None:
+    from shared.models.ingest import IdempotencyKey
+
+    key = {"Idempotency-Key": "k-old"}
+    assert client.post("/v1/customers", json=profile(), headers=key).status_code == 201
+    with db.transaction() as s:
+        stored = s.get(IdempotencyKey, ("test-key", "k-old"))
+        assert stored is not None
+        stored.created_at = stored.created_at - dt.timedelta(days=2)
+    # Past the retention the key is free again: another body runs instead of a 422.
+    again = client.post("/v1/customers", json=profile(customer_id="c-new"), headers=key)
+    assert again.status_code == 201 and again.json()["customer_id"] == "c-new"

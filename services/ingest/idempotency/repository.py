@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
 from services.ingest.repository import insert_for
@@ -41,3 +41,10 @@ def store_answer(session: Session, *, owner: str, key: str, status: int, body: A
         .values(state="done", response_status=status, response_body=body)
         .execution_options(synchronize_session=False)
     )
+
+
+def purge_expired(session: Session, owner: str, *, before: dt.datetime) -> None:
+    """Forget this caller's keys older than the retention (bounded: one caller's keys)."""
+    session.execute(delete(IdempotencyKey).where(IdempotencyKey.owner == owner,
+                                                 IdempotencyKey.created_at < before)
+                    .execution_options(synchronize_session=False))

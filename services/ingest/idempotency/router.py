@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -10,6 +11,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
+from services.ingest.http import settings_of
 from services.ingest.idempotency import service
 from shared.auth import current_principal
 
@@ -29,7 +31,9 @@ def idempotent(request: Request, session: Session, *, request_hash: str,
         status, body = work()
         return JSONResponse(jsonable_encoder(body), status_code=status)
     owner = current_principal(request).key_id
-    stored = service.begin(session, owner=owner, key=key, request_hash=request_hash)
+    retention = dt.timedelta(hours=settings_of(request).idempotency_retention_hours)
+    stored = service.begin(session, owner=owner, key=key, request_hash=request_hash,
+                           retention=retention)
     if stored is not None:
         return JSONResponse(stored.body, status_code=stored.status,
                             headers={"Idempotent-Replayed": "true"})

@@ -4,6 +4,7 @@ while a successful one is answered from storage with exactly the same status and
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass
@@ -36,20 +37,23 @@ def json_digest(method: str, path: str, body: Any) -> str:
     return request_digest(method, path, json.dumps(body, sort_keys=True, default=str))
 
 
-def begin(session: Session, *, owner: str, key: str, request_hash: str) -> StoredAnswer | None:
+def begin(session: Session, *, owner: str, key: str, request_hash: str,
+          retention: dt.timedelta = dt.timedelta(hours=24)) -> StoredAnswer | None:
     """The stored answer for a replay, or None when this request should run (and is now
     registered under the key). Raises 409 while the first request runs, 422 on reuse of the
-    key with another request."""
+    key with another request. Keys older than ``retention`` are forgotten."""
     if not key or len(key) > 255:
         raise ValidationFailed(f"The {HEADER} header must be 1 to 255 characters.",
                                errors=[field_error(HEADER, "1 to 255 characters")])
     if not repository.try_lock(session, owner, key):
         raise Conflict(f"A request with this {HEADER} is still running; retry later.",
                        headers={"Retry-After": "1"})
+    now = utcnow()
+    repository.purge_expired(session, owner, before=now - retention)
     existing = repository.get(session, owner, key)
     if existing is None:
         repository.insert_running(session, owner=owner, key=key, request_hash=request_hash,
-                                  now=utcnow())
+                                  now=now)
         return None
     if existing.request_hash != request_hash:
         raise ValidationFailed(
