@@ -29,6 +29,7 @@ from shared.observability import (
     configure_logging,
     request_id_var,
 )
+from shared.service import freeze_startup_objects
 from shared.settings import Settings, get_settings
 
 SERVICES = ("ingest", "scoring", "alerts", "reviews")
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.keys = KeyResolver(db, ttl=settings.key_cache_seconds)
         app.state.client = new_session(connect_timeout=settings.upstream_connect_timeout,
                                        read_timeout=settings.upstream_read_timeout)
+        freeze_startup_objects()
         yield
         await app.state.client.close()
         db.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 import inspect
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -136,6 +137,14 @@ def add_operational_routes(app: FastAPI, *, readiness: Callable[[], dict[str, An
     app.include_router(ops)
 
 
+def freeze_startup_objects() -> None:
+    """Move everything alive after start-up (modules, models, the engine) out of the garbage
+    collector's reach, or each full collection walks them all: measured in ingest at 32
+    concurrent callers, those pauses made the p99 latency 4-8x the median."""
+    gc.collect()
+    gc.freeze()
+
+
 def database_readiness(db: Database) -> dict[str, Any]:
     checks: dict[str, Any] = {}
     try:
@@ -171,6 +180,7 @@ def create_service_app(
                 ensure_bootstrap_key(session, settings.bootstrap_api_key)
         if on_startup:
             on_startup(app)
+        freeze_startup_objects()
         yield
         app.state.db.dispose()
 

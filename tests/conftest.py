@@ -85,9 +85,21 @@ def _empty_all_tables(database: Database) -> None:
                 conn.execute(table.delete())
 
 
+# The running stack of each database, so in-process tests can keep its workers off the queue.
+_stacks: dict[str, Stack] = {}
+
+
 @pytest.fixture
-def db(session_db: Database) -> Iterator[Database]:
-    """The session's database, emptied after the test."""
+def db(session_db: Database, database_url: str,
+       request: pytest.FixtureRequest) -> Iterator[Database]:
+    """The session's database, emptied after the test.
+
+    A test that does not use the live stack owns the work queue: the stack's workers (if
+    the stack runs) are stopped so they cannot claim the items the test inspects.
+    """
+    stack = _stacks.get(database_url)
+    if stack is not None and "live" not in request.fixturenames:
+        stack.stop_workers()
     yield session_db
     _empty_all_tables(session_db)
 
@@ -106,12 +118,15 @@ def auth_headers(*scopes: str, key_id: str = "test-key", name: str = "tests") ->
 @pytest.fixture(scope="session")
 def stack(database_url: str) -> Iterator[Stack]:
     """Gateway + four services (+ workers) as real processes over real HTTP."""
-    with start_stack(database_url, internal_secret=TEST_SECRET) as running:
+    with start_stack(database_url, internal_secret=TEST_SECRET, with_workers=False) as running:
+        _stacks[database_url] = running
         yield running
+        _stacks.pop(database_url, None)
 
 
 @pytest.fixture
 def live(stack: Stack, db: Database) -> Stack:
-    """The running stack with emptied tables after the test (API key re-created each test)."""
+    """The running stack, workers included, with emptied tables after the test."""
     stack.ensure_admin_key(db)
+    stack.start_workers()
     return stack

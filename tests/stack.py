@@ -68,6 +68,20 @@ class Stack:
         if not name.endswith("-worker"):
             wait_for_http(f"http://127.0.0.1:{self.ports[name]}/healthz", self, name)
 
+    def worker_names(self) -> list[str]:
+        return [f"{name}-worker" for name in SERVICES
+                if (ROOT / "services" / name / "worker.py").exists()]
+
+    def start_workers(self) -> None:
+        for name in self.worker_names():
+            process = self.processes.get(name)
+            if process is None or process.poll() is not None:
+                self.start(name)
+
+    def stop_workers(self) -> None:
+        for name in self.worker_names():
+            self.stop(name)
+
     def stop(self, name: str) -> None:
         process = self.processes.pop(name, None)
         if process and process.poll() is None:
@@ -123,9 +137,7 @@ def start_stack(
             stack.start(name)
         stack.start("gateway")
         if with_workers:
-            for name in SERVICES:
-                if (ROOT / "services" / name / "worker.py").exists():
-                    stack.start(f"{name}-worker")
+            stack.start_workers()
         yield stack
     finally:
         for name in list(stack.processes):
