@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from shared.models import AuditEntry, utcnow
@@ -52,7 +52,7 @@ def record(
     subject_type: str,
     subject_id: str,
     details: dict[str, Any] | None = None,
-) -> AuditEntry:
+) -> Appended:
     """Append one entry in the caller's transaction."""
     if session.get_bind().dialect.name == "postgresql":
         # Appends must be serial or two writers would chain onto the same tail.
@@ -66,14 +66,22 @@ def record(
         occurred_at=occurred_at, actor=actor, action=action, subject_type=subject_type,
         subject_id=subject_id, details=clean_details, prev_hash=prev_hash,
     )
-    entry = AuditEntry(
-        occurred_at=occurred_at, actor=actor, action=action, subject_type=subject_type,
-        subject_id=subject_id, details=clean_details, prev_hash=prev_hash,
-        hash=entry_hash(content),
-    )
-    session.add(entry)
-    session.flush()
-    return entry
+    digest = entry_hash(content)
+    # A Core insert, not the ORM unit of work: appends sit on the credit-decision hot path
+    # while holding the chain lock, so every bit of Python here is time others wait.
+    entry_id = session.execute(
+        insert(AuditEntry).values(
+            occurred_at=occurred_at, actor=actor, action=action, subject_type=subject_type,
+            subject_id=subject_id, details=clean_details, prev_hash=prev_hash, hash=digest,
+        ).returning(AuditEntry.id)
+    ).scalar_one()
+    return Appended(id=entry_id, hash=digest)
+
+
+@dataclass(frozen=True)
+class Appended:
+    id: int
+    hash: str
 
 
 @dataclass(frozen=True)

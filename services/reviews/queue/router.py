@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from shared import audit, queue
-from shared.auth import secured
+from shared.auth import current_principal, secured
 from shared.errors import NotFound
 from shared.service import SessionDep
 
@@ -57,11 +57,11 @@ def dead_letters(
 
 @router.post("/dead-letters/{item_id}/retry", summary="Retry a dead-lettered item",
              operation_id="queue-retry", status_code=202, **secured("admin", extra_errors=[404]))
-def retry(item_id: int, session: Session = SessionDep) -> dict[str, Any]:
+def retry(item_id: int, request: Request, session: Session = SessionDep) -> dict[str, Any]:
     if not queue.retry_dead(session, item_id):
         raise NotFound(f"No dead-lettered work item {item_id}.")
-    audit.record(session, actor="operator", action="queue.retry", subject_type="work_item",
-                 subject_id=str(item_id))
+    audit.record(session, actor=current_principal(request).name, action="queue.retry",
+                 subject_type="work_item", subject_id=str(item_id))
     return {"id": item_id, "status": queue.PENDING}
 
 
