@@ -66,6 +66,26 @@ def batch_response(outcomes: list[EventOutcome]) -> JSONResponse:
     return JSONResponse(body, status_code=status)
 
 
+def single_event_response(session: Session, item: Any) -> JSONResponse:
+    """Store one event: 202 accepted, 200 duplicate, 422 naming its invalid fields."""
+    outcome = ingest_events(session, items=[item], field_prefix=False)[0]
+    if outcome.status == "rejected":
+        raise ValidationFailed("The event did not validate.", errors=outcome.errors)
+    return JSONResponse(outcome_json(outcome),
+                        status_code=202 if outcome.status == "accepted" else 200)
+
+
+def batch_events_response(session: Session, items: list[Any], *, limit: int) -> JSONResponse:
+    """Store a batch after checking its size: each event gets its own outcome."""
+    if not items:
+        raise ValidationFailed("The batch is empty.",
+                               errors=[field_error("body", "at least one event is required")])
+    if len(items) > limit:
+        raise PayloadTooLarge(f"The batch holds {len(items)} events; at most {limit}.",
+                              errors=[field_error("body", f"at most {limit} events")])
+    return batch_response(ingest_events(session, items=items))
+
+
 def _binary_event(request: Request, body: bytes, media: str) -> dict[str, Any]:
     headers = {k.lower(): v for k, v in request.headers.items()}
     event: dict[str, Any] = {k[3:]: v for k, v in headers.items() if k.startswith("ce-")}
@@ -121,11 +141,7 @@ def post_event(request: Request, body: bytes = Depends(raw_body),
         raise UnsupportedMediaType(
             f"Content type '{media or 'none'}' is not accepted: use "
             "application/cloudevents+json, application/json, or binary mode (ce-* headers).")
-    outcome = ingest_events(session, items=[item], field_prefix=False)[0]
-    if outcome.status == "rejected":
-        raise ValidationFailed("The event did not validate.", errors=outcome.errors)
-    return JSONResponse(outcome_json(outcome),
-                        status_code=202 if outcome.status == "accepted" else 200)
+    return single_event_response(session, item)
 
 
 @router.post(
@@ -161,11 +177,4 @@ def post_batch(request: Request, body: bytes = Depends(raw_body),
     if not isinstance(items, list):
         raise BadRequest("A batch is a JSON array of events.",
                          errors=[field_error("body", "must be a JSON array")])
-    if not items:
-        raise ValidationFailed("The batch is empty.",
-                               errors=[field_error("body", "at least one event is required")])
-    if len(items) > settings.max_batch_events:
-        raise PayloadTooLarge(
-            f"The batch holds {len(items)} events; at most {settings.max_batch_events}.",
-            errors=[field_error("body", f"at most {settings.max_batch_events} events")])
-    return batch_response(ingest_events(session, items=items))
+    return batch_events_response(session, items, limit=settings.max_batch_events)

@@ -19,8 +19,8 @@ from services.ingest.events.cloudevents import parse_time
 from services.ingest.events.router import (
     CLOUDEVENT_EXAMPLE,
     CLOUDEVENT_SCHEMA,
-    batch_response,
-    outcome_json,
+    batch_events_response,
+    single_event_response,
 )
 from services.ingest.events.service import ingest_events
 from services.ingest.http import ingest_settings, is_json, media_type, parse_json, raw_body
@@ -32,10 +32,8 @@ from services.ingest.webhooks.service import first_delivery, upsert_from_crm
 from services.ingest.webhooks.signatures import SignatureInvalid, verify
 from shared.errors import (
     BadRequest,
-    PayloadTooLarge,
     Unauthorized,
     UnsupportedMediaType,
-    ValidationFailed,
     field_error,
     problem_responses,
 )
@@ -105,18 +103,8 @@ def post_generic(source: str, request: Request, body: bytes = Depends(raw_body),
     if not first_delivery(session, adapter=f"generic/{source}", delivery_id=msg_id):
         return JSONResponse({"status": "duplicate", "webhook_id": msg_id}, status_code=200)
     if isinstance(payload, list):
-        if not payload:
-            raise ValidationFailed("The batch is empty.",
-                                   errors=[field_error("body", "at least one event")])
-        if len(payload) > settings.max_batch_events:
-            raise PayloadTooLarge(f"At most {settings.max_batch_events} events per delivery.",
-                                  errors=[field_error("body", "too many events")])
-        return batch_response(ingest_events(session, items=payload))
-    outcome = ingest_events(session, items=[payload], field_prefix=False)[0]
-    if outcome.status == "rejected":
-        raise ValidationFailed("The event did not validate.", errors=outcome.errors)
-    return JSONResponse(outcome_json(outcome),
-                        status_code=202 if outcome.status == "accepted" else 200)
+        return batch_events_response(session, payload, limit=settings.max_batch_events)
+    return single_event_response(session, payload)
 
 
 @router.post(
