@@ -33,6 +33,12 @@ class ClaimedItem:
     payload: dict[str, Any]
     attempts: int
     coalesced: int
+    max_attempts: int
+
+    @property
+    def final_attempt(self) -> bool:
+        """True when a failure now sends the item to the dead letters."""
+        return self.attempts >= self.max_attempts
 
 
 def _insert_for(session: Session) -> Any:
@@ -127,7 +133,7 @@ def claim(
             updated_at=now,
         )
         .returning(WorkItem.id, WorkItem.topic, WorkItem.key, WorkItem.payload,
-                   WorkItem.attempts, WorkItem.coalesced)
+                   WorkItem.attempts, WorkItem.coalesced, WorkItem.max_attempts)
         .execution_options(synchronize_session=False)
     )
     rows = session.execute(stmt).all()

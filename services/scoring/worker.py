@@ -105,7 +105,8 @@ def build_worker(db: Database) -> Worker:
     def handle_job(session: Session, item: queue.ClaimedItem) -> None:
         # Long work runs in transactions of its own; `session` is only used for the ack,
         # so no lock is held while a model trains.
-        run_job(db, int(item.payload["job_id"]), item.id, RUNNERS)
+        run_job(db, int(item.payload["job_id"]), item.id, RUNNERS,
+                final_attempt=item.final_attempt)
 
     jobs = Worker(name="scoring-jobs", db=db, handlers={SCORING_JOB: handle_job},
                   batch_size=1, poll_seconds=1.0)

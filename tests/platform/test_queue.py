@@ -189,3 +189,12 @@ def test_consumer_process_killed_mid_batch_loses_nothing(db: Database, database_
     with db.transaction() as session:
         recovered = queue.claim(session, topics=[TOPIC], worker_id="heir")
     assert sorted(i.key for i in recovered) == [f"c{i}" for i in range(5)]
+
+
+def test_claimed_item_knows_its_last_attempt(db: Database) -> None:
+    _enqueue(db, 1)
+    with db.transaction() as session:
+        session.execute(update(WorkItem).values(attempts=WorkItem.max_attempts - 1))
+    with db.transaction() as session:
+        [item] = queue.claim(session, topics=[TOPIC], worker_id="w")
+    assert item.final_attempt and item.attempts == item.max_attempts

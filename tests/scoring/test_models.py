@@ -8,6 +8,7 @@ from typing import Any
 
 import lightgbm as lgb
 import numpy as np
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -209,3 +210,28 @@ def test_rescore_filters_and_nightly_schedule_runs_once(db: Database,
     with db.transaction() as session:
         assert session.scalar(select(func.count()).select_from(CustomerRisk)) == 60
         assert session.get(ScoringJob, first).status == "succeeded"
+
+
+def test_a_job_that_keeps_crashing_is_failed_on_its_last_attempt(db: Database) -> None:
+    from services.scoring.jobs.service import create_job, run_job
+    from shared import queue as work_queue
+    from shared.models import WorkItem
+
+    def crashing_runner(*_args: Any) -> dict[str, Any]:
+        raise RuntimeError("out of memory")
+
+    with db.transaction() as session:
+        job_id = create_job(session, kind="rescore", request={"filter": {}},
+                            actor="tests").id
+    runners = {"rescore": crashing_runner}
+    for final in (False, True):
+        with pytest.raises(RuntimeError):  # re-raised: the queue retries or dead-letters
+            run_job(db, job_id, None, runners, final_attempt=final)
+        with db.transaction() as session:
+            job = session.get(ScoringJob, job_id)
+            assert job is not None
+            assert job.status == ("failed" if final else "retrying")
+            assert "out of memory" in (job.error or "")
+    with db.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(WorkItem).where(
+            WorkItem.status == work_queue.PENDING)) == 1

@@ -83,9 +83,11 @@ class Progress:
 Runner = Callable[[Database, ScoringJob, Progress], dict[str, Any]]
 
 
-def run_job(db: Database, job_id: int, item_id: int | None, runners: dict[str, Runner]) -> None:
+def run_job(db: Database, job_id: int, item_id: int | None, runners: dict[str, Runner], *,
+            final_attempt: bool = False) -> None:
     """Run one job to its end. Input errors fail the job; other errors are re-raised so the
-    queue retries it with backoff."""
+    queue retries it with backoff, and on the queue's last attempt the job is marked failed
+    (its work item goes to the dead letters)."""
     with db.transaction() as session:
         job = repository.get(session, job_id)
         if job is None or job.status in ("succeeded", "failed"):
@@ -103,8 +105,13 @@ def run_job(db: Database, job_id: int, item_id: int | None, runners: dict[str, R
     except Exception as exc:
         error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         with db.transaction() as session:
-            repository.update_job(session, job_id, status="retrying", stage="will retry",
-                                  error=error[:4000])
+            if final_attempt:
+                repository.update_job(session, job_id, status="failed",
+                                      stage="failed after its last attempt",
+                                      error=error[:4000], finished_at=utcnow())
+            else:
+                repository.update_job(session, job_id, status="retrying", stage="will retry",
+                                      error=error[:4000])
         raise
     with db.transaction() as session:
         repository.update_job(session, job_id, status="succeeded", stage="done", progress=1.0,
