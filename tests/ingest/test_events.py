@@ -201,6 +201,29 @@ def test_industry_outlook_without_subject_goes_to_outlooks(
     assert counts(db)[0] == 1
 
 
+def test_a_new_industry_outlook_rescores_that_industrys_customers(
+        client: TestClient, db: Database) -> None:
+    for customer_id, industry in (("r1", "retail"), ("r2", "retail"), ("e1", "energy")):
+        assert client.post("/v1/customers", json={"customer_id": customer_id,
+                                                  "industry": industry}).status_code == 201
+    with db.transaction() as s:
+        s.execute(WorkItem.__table__.delete())
+    outlook = cloudevent("industry.outlook", subject=None,
+                         data={"industry": "retail", "index": -0.5})
+    assert post(client, outlook).status_code == 202
+    with db.transaction() as s:
+        rescored = s.execute(select(WorkItem.key, WorkItem.payload)
+                             .where(WorkItem.topic == SCORING_RESCORE)
+                             .order_by(WorkItem.key)).all()
+    assert [tuple(r) for r in rescored] == [("r1", {"trigger": "industry_outlook"}),
+                                            ("r2", {"trigger": "industry_outlook"})]
+    with db.transaction() as s:
+        s.execute(WorkItem.__table__.delete())
+    assert post(client, outlook).status_code == 200  # a replay moves nothing
+    with db.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(WorkItem)) == 0
+
+
 def test_scopes_are_enforced(client: TestClient) -> None:
     no_identity = client.post("/v1/events", content=json.dumps(cloudevent()), headers={
         **CE, "x-riskwatch-principal": "", "x-riskwatch-signature": ""})

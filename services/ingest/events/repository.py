@@ -89,6 +89,12 @@ def insert_events(session: Session, rows: list[dict[str, Any]]) -> dict[tuple[st
     return {(source, event_id): pk for source, event_id, pk in result.all()}
 
 
+def customers_in_industries(session: Session, industries: list[str]) -> list[str]:
+    return list(session.scalars(
+        select(Customer.customer_id).where(Customer.industry.in_(industries))
+        .order_by(Customer.customer_id)))
+
+
 def insert_outlooks(session: Session, rows: list[dict[str, Any]]) -> set[tuple[str, str, dt.date]]:
     """Insert industry outlooks, skipping (source, industry, as_of) already stored."""
     if not rows:

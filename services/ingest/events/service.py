@@ -156,6 +156,12 @@ def _store_outlooks(session: Session, valid: list[tuple[EventOutcome, NewEvent]]
     if not rows:
         return
     new = repository.insert_outlooks(session, [rows[k] for k in sorted(rows)])
+    # A new outlook moves the industry feature of every customer in that industry.
+    industries = sorted({industry for _, industry, _ in new})
+    if industries:
+        affected = repository.customers_in_industries(session, industries)
+        enqueue_rows(session, topic=SCORING_RESCORE, coalesce=True, now=now,
+                     items=[(cid, {"trigger": "industry_outlook"}) for cid in affected])
     for outcome, event in valid:
         if event.subject is None and event.outlook is not None:
             key = (event.source, event.outlook.industry, event.occurred_at.date())
