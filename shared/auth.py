@@ -177,15 +177,33 @@ def require_scopes(*scopes: str) -> Callable[[Request], Awaitable[Principal]]:
     return dependency
 
 
-def secured(*scopes: str, extra_errors: Iterable[int] = ()) -> dict[str, Any]:
-    """Route keyword arguments: the scope check, its OpenAPI security entry and error shapes."""
+def secured(
+    *scopes: str,
+    extra_errors: Iterable[int] = (),
+    responses: dict[int | str, dict[str, Any]] | None = None,
+    request_body: dict[str, Any] | None = None,
+    parameters: list[dict[str, Any]] | None = None,
+    dependencies: list[Any] | None = None,
+) -> dict[str, Any]:
+    """Route keyword arguments: the scope check, its OpenAPI security entry and error shapes.
+
+    ``request_body`` and ``parameters`` document what a route reads by hand (raw bytes,
+    headers) where FastAPI cannot infer it; ``dependencies`` run after the scope check.
+    """
     from fastapi import Depends
 
+    openapi_extra: dict[str, Any] = {
+        "security": [{"ApiKeyAuth": list(scopes)}, {"BearerAuth": list(scopes)}],
+        "x-required-scopes": list(scopes),
+    }
+    if request_body is not None:
+        openapi_extra["requestBody"] = request_body
+    if parameters is not None:
+        openapi_extra["parameters"] = parameters
     return {
-        "dependencies": [Depends(require_scopes(*scopes))],
-        "openapi_extra": {"security": [{"ApiKeyAuth": list(scopes)}, {"BearerAuth": list(scopes)}],
-                          "x-required-scopes": list(scopes)},
-        "responses": problem_responses(401, 403, *extra_errors),
+        "dependencies": [Depends(require_scopes(*scopes)), *(dependencies or [])],
+        "openapi_extra": openapi_extra,
+        "responses": {**problem_responses(401, 403, *extra_errors), **(responses or {})},
     }
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,6 +27,12 @@ def normalize_url(url: str) -> str:
 def is_sqlite(engine_or_url: Engine | str) -> bool:
     url = engine_or_url if isinstance(engine_or_url, str) else str(engine_or_url.url)
     return url.startswith("sqlite")
+
+
+def dialect_insert(session: Session) -> Any:
+    """The engine's own INSERT construct: both speak ON CONFLICT … DO NOTHING / DO UPDATE."""
+    return (postgresql.insert if session.get_bind().dialect.name == "postgresql"
+            else sqlite.insert)
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -8,7 +8,6 @@ from typing import Any
 from fastapi import Request
 
 from services.ingest.settings import IngestSettings
-from shared.auth import secured
 from shared.errors import BadRequest, field_error
 
 
@@ -52,17 +51,3 @@ async def ingest_settings(request: Request) -> IngestSettings:
     return settings_of(request)
 
 
-def secured_route(*scopes: str, extra_errors: tuple[int, ...] = (),
-                  request_body: dict[str, Any] | None = None,
-                  responses: dict[int | str, dict[str, Any]] | None = None,
-                  parameters: list[dict[str, Any]] | None = None,
-                  dependencies: list[Any] | None = None) -> dict[str, Any]:
-    """``shared.auth.secured`` plus a hand-written request body for routes reading raw bytes."""
-    kwargs = secured(*scopes, extra_errors=extra_errors)
-    kwargs["responses"] = {**kwargs["responses"], **(responses or {})}
-    kwargs["dependencies"] = [*kwargs["dependencies"], *(dependencies or [])]
-    if request_body is not None:
-        kwargs["openapi_extra"] = {**kwargs["openapi_extra"], "requestBody": request_body}
-    if parameters is not None:
-        kwargs["openapi_extra"] = {**kwargs["openapi_extra"], "parameters": parameters}
-    return kwargs

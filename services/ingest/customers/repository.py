@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.ingest.repository import insert_for
+from shared.db import dialect_insert
 from shared.models import Customer, CustomerAlias, Event
 
 
@@ -19,7 +19,7 @@ def lock(session: Session, customer_id: str) -> Customer | None:
 
 def insert_new(session: Session, values: dict[str, Any]) -> bool:
     """Insert a customer unless one with that id exists (a concurrent writer won the race)."""
-    stmt = (insert_for(session)(Customer).values(**values)
+    stmt = (dialect_insert(session)(Customer).values(**values)
             .on_conflict_do_nothing(index_elements=[Customer.customer_id])
             .returning(Customer.customer_id))
     return session.execute(stmt).first() is not None
@@ -31,7 +31,7 @@ def upsert_aliases(session: Session, customer_id: str,
             for s, e in sorted(set(aliases))]
     if not rows:
         return
-    stmt = insert_for(session)(CustomerAlias)
+    stmt = dialect_insert(session)(CustomerAlias)
     stmt = stmt.on_conflict_do_update(
         index_elements=[CustomerAlias.source, CustomerAlias.external_id],
         set_={"customer_id": stmt.excluded.customer_id})

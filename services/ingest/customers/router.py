@@ -16,7 +16,7 @@ from services.ingest.customers.schemas import (
     UpsertResult,
 )
 from services.ingest.customers.service import UpsertOutcome, background_check, upsert_customers
-from services.ingest.http import secured_route, settings_of
+from services.ingest.http import settings_of
 from services.ingest.idempotency.router import IDEMPOTENCY_PARAMETER, idempotent
 from services.ingest.idempotency.service import json_digest
 from shared.auth import secured
@@ -44,7 +44,7 @@ def _result(outcome: UpsertOutcome) -> dict[str, Any]:
     ),
     status_code=201,
     response_model=UpsertResult,
-    **secured_route("ingest:write", extra_errors=(409, 422),
+    **secured("ingest:write", extra_errors=(409, 422),
                     parameters=[IDEMPOTENCY_PARAMETER]),
 )
 def post_customer(profile: CustomerIn, request: Request,
@@ -68,7 +68,7 @@ def post_customer(profile: CustomerIn, request: Request,
     ),
     status_code=200,
     response_model=UpsertBatchResult,
-    **secured_route("ingest:write", extra_errors=(409, 413, 422),
+    **secured("ingest:write", extra_errors=(409, 413, 422),
                     parameters=[IDEMPOTENCY_PARAMETER]),
 )
 def post_customers_batch(batch: CustomerBatchIn, request: Request,

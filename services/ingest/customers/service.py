@@ -21,9 +21,9 @@ from services.ingest.customers.schemas import (
     LastEvent,
     OpenInvoice,
 )
-from services.ingest.repository import enqueue_rows
 from shared.errors import NotFound
 from shared.models import Customer, utcnow
+from shared.queue import enqueue_batch
 from shared.topics import SCORING_RESCORE
 
 Status = Literal["created", "updated", "unchanged", "stale"]
@@ -51,7 +51,7 @@ def upsert_customers(session: Session, *, profiles: Sequence[CustomerIn],
         outcomes[index] = _upsert_one(session, profiles[index], now=now)
     rescore = [(o.customer_id, {"trigger": "profile"}) for o in outcomes.values()
                if o.status in ("created", "updated")]
-    enqueue_rows(session, topic=SCORING_RESCORE, items=rescore, coalesce=True, now=now)
+    enqueue_batch(session, topic=SCORING_RESCORE, items=rescore, coalesce=True, now=now)
     return [outcomes[i] for i in range(len(profiles))]
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select, text, tuple_
 from sqlalchemy.orm import Session
 
-from services.ingest.repository import insert_for
+from shared.db import dialect_insert
 from shared.models import Customer, CustomerAlias, Event, IndustryOutlook
 
 # Minimal customers carry the oldest possible version, so the first real profile always
@@ -57,7 +57,7 @@ def ensure_customers(session: Session, customer_ids: Iterable[str], *, now: dt.d
         session.execute(_PG_ENSURE_CUSTOMERS, {"ids": [r["customer_id"] for r in rows],
                                                "epoch": EPOCH, "now": now})
     elif rows:
-        stmt = insert_for(session)(Customer).on_conflict_do_nothing(
+        stmt = dialect_insert(session)(Customer).on_conflict_do_nothing(
             index_elements=[Customer.customer_id])
         session.execute(stmt, rows)
 
@@ -81,7 +81,7 @@ def insert_events(session: Session, rows: list[dict[str, Any]]) -> dict[tuple[st
     if not rows:
         return {}
     stmt = (
-        insert_for(session)(Event)
+        dialect_insert(session)(Event)
         .on_conflict_do_nothing(index_elements=[Event.source, Event.event_id])
         .returning(Event.source, Event.event_id, Event.id)
     )
@@ -100,7 +100,7 @@ def insert_outlooks(session: Session, rows: list[dict[str, Any]]) -> set[tuple[s
     if not rows:
         return set()
     stmt = (
-        insert_for(session)(IndustryOutlook)
+        dialect_insert(session)(IndustryOutlook)
         .on_conflict_do_nothing(index_elements=[IndustryOutlook.source, IndustryOutlook.industry,
                                                 IndustryOutlook.as_of])
         .returning(IndustryOutlook.source, IndustryOutlook.industry, IndustryOutlook.as_of)
@@ -111,7 +111,7 @@ def insert_outlooks(session: Session, rows: list[dict[str, Any]]) -> set[tuple[s
 # PostgreSQL, the whole write of a batch in one statement and one round trip: resolve
 # aliases, create minimal customers, insert the new events, enqueue one alerts item per new
 # event and one coalesced rescore per customer (an unchanged pending rescore is locked, not
-# rewritten: see services.ingest.repository.enqueue_rows). Foreign keys are checked at the
+# rewritten: see shared.queue.enqueue_batch). Foreign keys are checked at the
 # end of the statement, when the sibling INSERT's customers exist. SQLite takes the
 # step-by-step path.
 _PG_STORE = text("""

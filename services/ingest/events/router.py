@@ -22,9 +22,9 @@ from services.ingest.http import (
     media_type,
     parse_json,
     raw_body,
-    secured_route,
 )
 from services.ingest.settings import IngestSettings
+from shared.auth import secured
 from shared.errors import (
     BadRequest,
     PayloadTooLarge,
@@ -119,7 +119,7 @@ def _binary_event(request: Request, body: bytes, media: str) -> dict[str, Any]:
     ),
     status_code=202,
     response_model=EventResult,
-    **secured_route("ingest:write", extra_errors=(400, 415, 422), request_body={
+    **secured("ingest:write", extra_errors=(400, 415, 422), request_body={
         "required": True, "content": {
             "application/cloudevents+json": {"schema": CLOUDEVENT_SCHEMA,
                                              "example": CLOUDEVENT_EXAMPLE},
@@ -156,7 +156,7 @@ def post_event(request: Request, body: bytes = Depends(raw_body),
     ),
     status_code=202,
     response_model=BatchResult,
-    **secured_route("ingest:write", extra_errors=(400, 413, 415, 422), responses={
+    **secured("ingest:write", extra_errors=(400, 413, 415, 422), responses={
         207: {"model": BatchResult, "description": "Mixed outcomes"}}, request_body={
         "required": True, "content": {
             "application/cloudevents-batch+json": {

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from services.ingest.customers.service import upsert_lenient
 from services.ingest.events import repository
 from services.ingest.events.cloudevents import EventInvalid, NewEvent, parse_event
-from services.ingest.repository import enqueue_rows
 from shared.models import utcnow
+from shared.queue import enqueue_batch
 from shared.settings import get_settings
 from shared.topics import ALERTS_EVENT, SCORING_RESCORE
 
@@ -113,8 +113,8 @@ def _store(session: Session, valid: list[tuple[EventOutcome, NewEvent]], *,
         outcome.event_pk = pk
         alerts.append((event.customer_id, {"event_pk": pk, "type": event.type}))
         rescore.append((event.customer_id, {"trigger": "event"}))
-    enqueue_rows(session, topic=SCORING_RESCORE, items=rescore, coalesce=True, now=now)
-    enqueue_rows(session, topic=ALERTS_EVENT, items=alerts, coalesce=False, now=now)
+    enqueue_batch(session, topic=SCORING_RESCORE, items=rescore, coalesce=True, now=now)
+    enqueue_batch(session, topic=ALERTS_EVENT, items=alerts, coalesce=False, now=now)
 
 
 def _store_pg(session: Session, valid: list[tuple[EventOutcome, NewEvent]], *,
@@ -160,7 +160,7 @@ def _store_outlooks(session: Session, valid: list[tuple[EventOutcome, NewEvent]]
     industries = sorted({industry for _, industry, _ in new})
     if industries:
         affected = repository.customers_in_industries(session, industries)
-        enqueue_rows(session, topic=SCORING_RESCORE, coalesce=True, now=now,
+        enqueue_batch(session, topic=SCORING_RESCORE, coalesce=True, now=now,
                      items=[(cid, {"trigger": "industry_outlook"}) for cid in affected])
     for outcome, event in valid:
         if event.subject is None and event.outlook is not None:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
-from services.ingest.repository import insert_for
+from shared.db import dialect_insert
 from shared.models.ingest import IdempotencyKey
 
 
@@ -30,7 +30,7 @@ def get(session: Session, owner: str, key: str) -> IdempotencyKey | None:
 
 def insert_running(session: Session, *, owner: str, key: str, request_hash: str,
                    now: dt.datetime) -> None:
-    session.execute(insert_for(session)(IdempotencyKey).values(
+    session.execute(dialect_insert(session)(IdempotencyKey).values(
         owner=owner, key=key, request_hash=request_hash, state="running", created_at=now))
 
 

@@ -10,10 +10,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from services.ingest.http import media_type, secured_route, settings_of
+from services.ingest.http import media_type, settings_of
 from services.ingest.idempotency.router import IDEMPOTENCY_PARAMETER, idempotent
 from services.ingest.idempotency.service import HEADER, request_digest
 from services.ingest.imports.service import ImportKind, import_csv
+from shared.auth import secured
 from shared.errors import UnsupportedMediaType
 from shared.service import SessionDep
 
@@ -60,7 +61,7 @@ def require_multipart(request: Request) -> None:
         "as a whole (422, naming the line) and nothing is stored. Supports `Idempotency-Key`."
     ),
     response_model=ImportResult,
-    **secured_route("ingest:write", extra_errors=(409, 415, 422),
+    **secured("ingest:write", extra_errors=(409, 415, 422),
                     parameters=[IDEMPOTENCY_PARAMETER],
                     dependencies=[Depends(require_multipart)]),
 )

@@ -22,9 +22,8 @@ from services.scoring.scores import engine, repository
 from services.scoring.scores.points import points_array
 from services.scoring.tiers.service import TierPolicy, current_policy
 from shared import queue
-from shared.models import Customer, WorkItem, utcnow
+from shared.models import Customer, utcnow
 from shared.models.scoring import CustomerRisk, Score
-from shared.settings import get_settings
 from shared.topics import ALERTS_SCORE_CHANGED, REVIEWS_SCORE_CHANGED
 
 # A move is material when the tier changes, PD moves by 2 points of percentage, or by a
@@ -96,7 +95,7 @@ def score_frame(session: Session, frame: FeatureFrame, *, trigger: str,
     d_scorer, c_scorer = scorers["default"], scorers["churn"]
     risk_rows: list[dict[str, Any]] = []
     history: list[dict[str, Any]] = []
-    notices: list[dict[str, Any]] = []
+    notices: list[tuple[str, dict[str, Any]]] = []  # (customer, score-changed payload)
     results: list[Scored] = []
     feature_rows = frame.rows()
     for i, cid in enumerate(ids):
@@ -144,8 +143,7 @@ def score_frame(session: Session, frame: FeatureFrame, *, trigger: str,
                        "previous_tier": None if prev is None else prev["tier"],
                        "model_version": d_scorer.model_version, "trigger": trigger,
                        "scored_at": now.isoformat()}
-            for topic in (ALERTS_SCORE_CHANGED, REVIEWS_SCORE_CHANGED):
-                notices.append({"topic": topic, "key": cid, "payload": payload})
+            notices.append((cid, payload))
     changed = {h["customer_id"] for h in history}
     for scorer in shadow:
         if not changed:
@@ -167,20 +165,9 @@ def score_frame(session: Session, frame: FeatureFrame, *, trigger: str,
     # One statement per table per batch, not one per row.
     repository.bulk_write(session, _table(CustomerRisk), risk_rows, upsert_key="customer_id")
     repository.bulk_write(session, _table(Score), history)
-    if notices:
-        enqueue_bulk(session, notices, now=now)
+    for topic in (ALERTS_SCORE_CHANGED, REVIEWS_SCORE_CHANGED):
+        queue.enqueue_batch(session, topic=topic, items=notices, coalesce=False, now=now)
     return results
-
-
-def enqueue_bulk(session: Session, items: list[dict[str, Any]], *, now: dt.datetime) -> None:
-    """Plain (not coalesced) work items in one statement: the same rows ``queue.enqueue``
-    writes, without a round trip per item when a batch moves thousands of customers."""
-    attempts = get_settings().queue_max_attempts
-    repository.bulk_write(session, _table(WorkItem), [
-        {"topic": item["topic"], "key": item["key"], "payload": item["payload"],
-         "status": queue.PENDING, "coalesce_key": None, "coalesced": 0, "attempts": 0,
-         "max_attempts": attempts, "available_at": now, "created_at": now, "updated_at": now}
-        for item in items])
 
 
 def rescore_customer(session: Session, *, customer_id: str, trigger: str) -> Scored | None:
