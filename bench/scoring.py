@@ -174,16 +174,21 @@ async def _event_latency(gateway: str, db: Database, ids: list[str], rate: float
     return done
 
 
+def _load_portfolio(db: Database, label: str, *, customers: int, months: int,
+                    seed: int) -> None:
+    started = time.perf_counter()
+    counts = load_into_database(db, simulate(SimConfig(customers=customers, months=months,
+                                                       seed=seed)))
+    print(f"{label} loaded {counts['customers']} customers over {months} months, "
+          f"{counts['events']} events in {time.perf_counter() - started:.0f}s", flush=True)
+
+
 # --- (b): full rescoring ---------------------------------------------------------------
 
 def bench_rescoring(customers: int, months: int) -> None:
     with fresh_postgres() as url:
         db = Database(url)
-        started = time.perf_counter()
-        counts = load_into_database(db, simulate(SimConfig(customers=customers, months=months,
-                                                           seed=11)))
-        print(f"(b) loaded {counts['customers']} customers, {counts['events']} events in "
-              f"{time.perf_counter() - started:.0f}s", flush=True)
+        _load_portfolio(db, "(b)", customers=customers, months=months, seed=11)
         booster = _champion_from_snapshot(db)
         for label in ("first run (all new)", "second run (steady state)"):
             started = time.perf_counter()
@@ -250,11 +255,7 @@ def _champion_from_snapshot(db: Database) -> lgb.Booster:
 def bench_training(customers: int, months: int) -> None:
     with fresh_postgres() as url:
         db = Database(url)
-        started = time.perf_counter()
-        counts = load_into_database(db, simulate(SimConfig(customers=customers, months=months,
-                                                           seed=17)))
-        print(f"(d) loaded {counts['customers']} customers over {months} months, "
-              f"{counts['events']} events in {time.perf_counter() - started:.0f}s", flush=True)
+        _load_portfolio(db, "(d)", customers=customers, months=months, seed=17)
         job = ScoringJob(kind="train", created_by="bench",
                          request={"target": "default", "horizon_days": 365})
         started = time.perf_counter()
