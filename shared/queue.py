@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
-from shared.db import dialect_insert
+from shared.db import dialect_insert, is_postgres
 from shared.models import WorkItem, utcnow
 from shared.settings import get_settings
 
@@ -119,7 +119,7 @@ def enqueue_batch(
         })
     if not rows:
         return
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgres(session):
         _pg_enqueue(session, topic=topic, rows=rows, coalesce=coalesce, now=now,
                     max_attempts=max_attempts)
         return
@@ -188,7 +188,7 @@ def claim(
         .order_by(WorkItem.available_at, WorkItem.id)
         .limit(limit)
     )
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgres(session):
         claimable = claimable.with_for_update(skip_locked=True)
     stmt = (
         update(WorkItem)

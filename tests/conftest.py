@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from shared.auth import Principal, identity_headers
-from shared.db import Database, normalize_url
+from shared.db import Database, is_postgres, normalize_url
 from shared.migrate import upgrade
 from shared.models import Base
 from tests.stack import Stack, start_stack
@@ -77,7 +77,7 @@ def session_db(database_url: str) -> Iterator[Database]:
 
 def _empty_all_tables(database: Database) -> None:
     with database.engine.begin() as conn:
-        if database.engine.dialect.name == "postgresql":
+        if is_postgres(database.engine):
             names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
             conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         else:

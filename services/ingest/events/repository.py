@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select, text, tuple_
 from sqlalchemy.orm import Session
 
-from shared.db import dialect_insert
+from shared.db import dialect_insert, is_postgres
 from shared.models import Customer, CustomerAlias, Event, IndustryOutlook
 
 # Minimal customers carry the oldest possible version, so the first real profile always
@@ -53,7 +53,7 @@ def ensure_customers(session: Session, customer_ids: Iterable[str], *, now: dt.d
          "updated_at": EPOCH, "created_at": now}
         for cid in sorted(set(customer_ids))
     ]
-    if rows and session.get_bind().dialect.name == "postgresql":
+    if rows and is_postgres(session):
         session.execute(_PG_ENSURE_CUSTOMERS, {"ids": [r["customer_id"] for r in rows],
                                                "epoch": EPOCH, "now": now})
     elif rows:
