@@ -70,7 +70,7 @@ class Worker:
             log.warning("work item %s (%s) failed: %s", item.id, item.topic, error)
             with self.db.transaction() as session:
                 status = queue.fail(session, item.id, worker_id=self.worker_id, error=error)
-            if status == queue.DEAD:
+            if status == queue.ItemStatus.DEAD:
                 log.error("work item %s dead-lettered after %s attempts", item.id, item.attempts)
 
     def run_forever(self) -> None:

@@ -3,6 +3,7 @@ with the real migrations; each test starts from empty tables."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import uuid
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from shared import topics
 from shared.auth import Principal, identity_headers
 from shared.db import Database, is_postgres, normalize_url
 from shared.migrate import upgrade
@@ -130,3 +132,11 @@ def live(stack: Stack, db: Database) -> Stack:
     stack.ensure_admin_key(db)
     stack.start_workers()
     return stack
+
+
+@pytest.fixture
+def every_topic_consumed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As if the alerts and reviews workers existed (shared/topics.py), to test the work
+    producers will enqueue for them."""
+    for topic, route in topics.ROUTES.items():
+        monkeypatch.setitem(topics.ROUTES, topic, dataclasses.replace(route, consumed=True))

@@ -120,7 +120,7 @@ def test_failing_item_backs_off_then_dead_letters(db: Database,
         worker = Worker(name="t", db=db, handlers={TOPIC: handler})
         assert worker.run_once() == 1
         [item] = _all_items(db)
-        assert item.status == queue.PENDING and item.attempts == 1
+        assert item.status == queue.ItemStatus.PENDING and item.attempts == 1
         assert item.available_at > dt.datetime.now(dt.UTC)  # backing off
         assert "downstream is broken" in (item.last_error or "")
         assert worker.run_once() == 0  # not yet available again
@@ -131,12 +131,13 @@ def test_failing_item_backs_off_then_dead_letters(db: Database,
             worker.run_once()
         [item] = _all_items(db)
         assert calls == [1, 2, 3]
-        assert item.status == queue.DEAD
+        assert item.status == queue.ItemStatus.DEAD
         with db.transaction() as session:
-            assert [i.id for i in queue.list_items(session, status=queue.DEAD)] == [item.id]
+            dead = queue.list_items(session, status=queue.ItemStatus.DEAD)
+            assert [i.id for i in dead] == [item.id]
             assert queue.retry_dead(session, item.id)
         [item] = _all_items(db)
-        assert item.status == queue.PENDING and item.attempts == 0
+        assert item.status == queue.ItemStatus.PENDING and item.attempts == 0
     finally:
         get_settings.cache_clear()
 

@@ -25,7 +25,7 @@ from shared import queue
 from shared.db import Lock, xact_lock
 from shared.models import Customer, utcnow
 from shared.models.scoring import CustomerRisk, Score
-from shared.topics import ALERTS_SCORE_CHANGED, REVIEWS_SCORE_CHANGED
+from shared.topics import ALERTS_SCORE_CHANGED, REVIEWS_SCORE_CHANGED, has_consumer
 
 # A move is material when the tier changes, PD moves by 2 points of percentage, or by a
 # quarter of itself (for PDs from 1 % up).
@@ -163,7 +163,8 @@ def score_frame(session: Session, frame: FeatureFrame, *, trigger: str,
     repository.bulk_write(session, _table(CustomerRisk), risk_rows, upsert_key="customer_id")
     repository.bulk_write(session, _table(Score), history)
     for topic in (ALERTS_SCORE_CHANGED, REVIEWS_SCORE_CHANGED):
-        queue.enqueue_batch(session, topic=topic, items=notices, coalesce=False, now=now)
+        if has_consumer(topic):  # not until the alerts and reviews workers exist
+            queue.enqueue_batch(session, topic=topic, items=notices, coalesce=False, now=now)
     return results
 
 
