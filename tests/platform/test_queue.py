@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from shared import queue
 from shared.db import Database
 from shared.models import WorkItem
-from shared.worker import Worker
+from shared.worker import Loop, Worker
 
 TOPIC = "test.topic"
 
@@ -117,7 +117,7 @@ def test_failing_item_backs_off_then_dead_letters(db: Database,
             calls.append(item.attempts)
             raise ValueError("downstream is broken")
 
-        worker = Worker(name="t", db=db, handlers={TOPIC: handler})
+        worker = Worker(name="t", db=db, loops=[Loop(handlers={TOPIC: handler})])
         assert worker.run_once() == 1
         [item] = _all_items(db)
         assert item.status == queue.ItemStatus.PENDING and item.attempts == 1
@@ -153,7 +153,7 @@ def test_handler_effects_and_ack_commit_together(db: Database) -> None:
         if item.key == "c1":
             raise RuntimeError("boom")
 
-    Worker(name="t", db=db, handlers={TOPIC: handler}).run_once()
+    Worker(name="t", db=db, loops=[Loop(handlers={TOPIC: handler})]).run_once()
     items = _all_items(db)
     # c0 was handled: its follow-up exists and it is gone. c1 failed: no follow-up, retried.
     assert sorted((i.topic, i.key) for i in items) == [("test.follow-up", "c0"), (TOPIC, "c1")]
