@@ -9,14 +9,13 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from shared.db import Lock, xact_lock
 from shared.models import AuditEntry, utcnow
 
 GENESIS_HASH = "0" * 64
-# Arbitrary constant naming the PostgreSQL advisory lock that serialises appends.
-_AUDIT_LOCK_ID = 7_314_001
 
 
 def canonical_content(
@@ -54,9 +53,8 @@ def record(
     details: dict[str, Any] | None = None,
 ) -> Appended:
     """Append one entry in the caller's transaction."""
-    if session.get_bind().dialect.name == "postgresql":
-        # Appends must be serial or two writers would chain onto the same tail.
-        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _AUDIT_LOCK_ID})
+    # Appends must be serial or two writers would chain onto the same tail.
+    xact_lock(session, Lock.AUDIT_APPEND)
     prev = session.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1))
     prev_hash = prev or GENESIS_HASH
     # Round-trip through JSON so what we hash is exactly what the database gives back.

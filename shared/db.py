@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,10 +30,52 @@ def is_sqlite(engine_or_url: Engine | str) -> bool:
     return url.startswith("sqlite")
 
 
+def is_postgres(bind: Session | Engine | Connection) -> bool:
+    """The one engine check: PostgreSQL (production) or SQLite (the embedded default)."""
+    engine = bind.get_bind() if isinstance(bind, Session) else bind
+    return engine.dialect.name == "postgresql"
+
+
 def dialect_insert(session: Session) -> Any:
     """The engine's own INSERT construct: both speak ON CONFLICT … DO NOTHING / DO UPDATE."""
-    return (postgresql.insert if session.get_bind().dialect.name == "postgresql"
-            else sqlite.insert)
+    return postgresql.insert if is_postgres(session) else sqlite.insert
+
+
+class Lock(IntEnum):
+    """Every PostgreSQL advisory lock the suite takes, named in one place so two mechanisms
+    never share an id by accident. The values are arbitrary but must never change while
+    an older release may still run against the same database."""
+
+    AUDIT_APPEND = 7_314_001  # appends to the audit chain are serial
+    CUSTOMER_SCORING = 7_314_002  # one scoring of a customer at a time, across replicas
+    IDEMPOTENCY_KEY = 7_314_003  # one request per idempotency key at a time
+
+
+# With keys, the lock is (lock id, hashtext(key)): PostgreSQL's two-int key space, which
+# never overlaps the one-bigint space of a lock without key. Taken in key order in one
+# statement, so two transactions locking overlapping sets never deadlock.
+_LOCK_KEYS = text("SELECT pg_advisory_xact_lock(:lock, hashtext(k)) "
+                  "FROM unnest(CAST(:keys AS text[])) AS k ORDER BY k")
+
+
+def xact_lock(session: Session, lock: Lock, *keys: str) -> None:
+    """Wait for an advisory lock held until the transaction ends: the whole ``lock``, or one
+    per key. SQLite needs none: its single writer already serialises transactions."""
+    if not is_postgres(session):
+        return
+    if keys:
+        session.execute(_LOCK_KEYS, {"lock": int(lock), "keys": sorted(set(keys))})
+    else:
+        session.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": int(lock)})
+
+
+def try_xact_lock(session: Session, lock: Lock, key: str) -> bool:
+    """Like :func:`xact_lock` for one key, without waiting: False while another transaction
+    holds it. Always True on SQLite (one writer at a time)."""
+    if not is_postgres(session):
+        return True
+    return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:lock, hashtext(:key))"),
+                               {"lock": int(lock), "key": key}))
 
 
 def _configure_sqlite(engine: Engine) -> None:

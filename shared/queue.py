@@ -11,19 +11,27 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
-from shared.db import dialect_insert
+from shared.db import dialect_insert, is_postgres
 from shared.models import WorkItem, utcnow
 from shared.settings import get_settings
+from shared.topics import NoConsumer, has_consumer
 
-PENDING = "pending"
-DEAD = "dead"
+
+class ItemStatus(StrEnum):
+    """A work item's state. A claimed item stays ``pending`` (its lease says who holds it);
+    a finished one is deleted."""
+
+    PENDING = "pending"
+    DEAD = "dead"  # out of attempts: waits for an operator's retry
 
 
 @dataclass(frozen=True)
@@ -56,14 +64,15 @@ def enqueue(
     With ``coalesce=True`` a burst for the same (topic, key) stays one pending item: the
     later payload wins and ``coalesced`` counts how many were merged into it.
     """
+    _require_consumer(topic)
     settings = get_settings()
     now = utcnow()
     values = {
         "topic": topic,
         "key": key,
         "payload": payload or {},
-        "status": PENDING,
-        "coalesce_key": f"{topic}:{key}" if coalesce else None,
+        "status": ItemStatus.PENDING,
+        "coalesce_key": _coalesce_key(topic, key) if coalesce else None,
         "coalesced": 0,
         "attempts": 0,
         "max_attempts": settings.queue_max_attempts,
@@ -100,6 +109,7 @@ def enqueue_batch(
     is what matters, as it keeps a worker from claiming the item until this transaction
     commits, so the claimed work always sees the new data.
     """
+    _require_consumer(topic)
     max_attempts = get_settings().queue_max_attempts
     rows: list[dict[str, Any]] = []
     if coalesce:
@@ -112,14 +122,14 @@ def enqueue_batch(
         pairs = [(key, payload, 0) for key, payload in items]
     for key, payload, extra in pairs:
         rows.append({
-            "topic": topic, "key": key, "payload": payload, "status": PENDING,
-            "coalesce_key": f"{topic}:{key}" if coalesce else None, "coalesced": extra,
+            "topic": topic, "key": key, "payload": payload, "status": ItemStatus.PENDING,
+            "coalesce_key": _coalesce_key(topic, key) if coalesce else None, "coalesced": extra,
             "attempts": 0, "max_attempts": max_attempts, "available_at": now,
             "created_at": now, "updated_at": now,
         })
     if not rows:
         return
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgres(session):
         _pg_enqueue(session, topic=topic, rows=rows, coalesce=coalesce, now=now,
                     max_attempts=max_attempts)
         return
@@ -137,20 +147,34 @@ def enqueue_batch(
     session.execute(stmt, rows)
 
 
-_PG_ENQUEUE = """
+def _require_consumer(topic: str) -> None:
+    if not has_consumer(topic):
+        raise NoConsumer(topic)
+
+
+def _coalesce_key(topic: str, key: str) -> str:
+    # The same format is built in SQL by pg_enqueue_coalesced: keep the two together.
+    return f"{topic}:{key}"
+
+
+_PG_INSERT = """
     INSERT INTO work_item (topic, key, payload, status, coalesce_key, coalesced, attempts,
                            max_attempts, available_at, created_at, updated_at)
-    SELECT :topic, key, payload, :status, coalesce_key, coalesced, 0, :max_attempts,
-           :now, :now, :now
-    FROM jsonb_to_recordset(CAST(:rows AS jsonb))
-         AS t(key text, payload jsonb, coalesce_key text, coalesced int)
 """
+# A pending item that already carries the payload is locked, not rewritten (see
+# enqueue_batch).
 _PG_COALESCE = """
     ON CONFLICT (coalesce_key) DO UPDATE SET
         payload = excluded.payload,
         coalesced = work_item.coalesced + excluded.coalesced + 1,
         updated_at = excluded.updated_at
     WHERE work_item.payload IS DISTINCT FROM excluded.payload
+"""
+_PG_ENQUEUE = _PG_INSERT + """
+    SELECT :topic, key, payload, :status, coalesce_key, coalesced, 0, :max_attempts,
+           :now, :now, :now
+    FROM jsonb_to_recordset(CAST(:rows AS jsonb))
+         AS t(key text, payload jsonb, coalesce_key text, coalesced int)
 """
 
 
@@ -161,8 +185,59 @@ def _pg_enqueue(session: Session, *, topic: str, rows: list[dict[str, Any]], coa
                             "coalesce_key": r["coalesce_key"], "coalesced": r["coalesced"]}
                            for r in rows], separators=(",", ":"))
     sql = _PG_ENQUEUE + (_PG_COALESCE if coalesce else "")
-    session.execute(text(sql), {"topic": topic, "status": PENDING, "max_attempts": max_attempts,
-                                "now": now, "rows": document})
+    session.execute(text(sql), {"topic": topic, "status": ItemStatus.PENDING.value,
+                                "max_attempts": max_attempts, "now": now, "rows": document})
+
+
+@dataclass(frozen=True)
+class Fragment:
+    """SQL that a larger PostgreSQL statement embeds as one of its CTEs, with its own bind
+    parameters (named after the topic, so several fragments fit in one statement)."""
+
+    sql: str
+    params: dict[str, Any]
+
+
+def _fragment_params(topic: str, now: dt.datetime) -> tuple[str, dict[str, Any]]:
+    prefix = "q_" + re.sub(r"\W", "_", topic)
+    return prefix, {f"{prefix}_topic": topic, f"{prefix}_status": ItemStatus.PENDING.value,
+                    f"{prefix}_max_attempts": get_settings().queue_max_attempts,
+                    f"{prefix}_now": now}
+
+
+def pg_enqueue_each(*, topic: str, source: str, key: str, payload: str,
+                    now: dt.datetime) -> Fragment:
+    """PostgreSQL: enqueue one item per row of ``source`` (a CTE of the same statement), so a
+    statement that writes business rows enqueues their work in the same round trip (ingest
+    stores a batch of events that way). ``key`` and ``payload`` are SQL expressions over
+    the rows of ``source``."""
+    _require_consumer(topic)
+    p, params = _fragment_params(topic, now)
+    sql = _PG_INSERT + f"""
+    SELECT CAST(:{p}_topic AS text), {key}, {payload}, CAST(:{p}_status AS text), NULL, 0, 0,
+           CAST(:{p}_max_attempts AS int), CAST(:{p}_now AS timestamptz),
+           CAST(:{p}_now AS timestamptz), CAST(:{p}_now AS timestamptz)
+    FROM {source}
+"""
+    return Fragment(sql, params)
+
+
+def pg_enqueue_coalesced(*, topic: str, source: str, key: str, payload: dict[str, Any],
+                         now: dt.datetime) -> Fragment:
+    """PostgreSQL: like :func:`pg_enqueue_each`, but one coalesced item per distinct key,
+    all with ``payload``: the semantics of ``enqueue_batch(coalesce=True)``, keys in order
+    (so concurrent statements lock coalesce keys in the same order)."""
+    _require_consumer(topic)
+    p, params = _fragment_params(topic, now)
+    params[f"{p}_payload"] = json.dumps(payload)
+    sql = _PG_INSERT + f"""
+    SELECT CAST(:{p}_topic AS text), {key}, CAST(:{p}_payload AS jsonb),
+           CAST(:{p}_status AS text), CAST(:{p}_topic AS text) || ':' || {key}, count(*) - 1, 0,
+           CAST(:{p}_max_attempts AS int), CAST(:{p}_now AS timestamptz),
+           CAST(:{p}_now AS timestamptz), CAST(:{p}_now AS timestamptz)
+    FROM {source} GROUP BY {key} ORDER BY {key}
+""" + _PG_COALESCE
+    return Fragment(sql, params)
 
 
 def claim(
@@ -181,14 +256,14 @@ def claim(
         select(WorkItem.id)
         .where(
             WorkItem.topic.in_(list(topics)),
-            WorkItem.status == PENDING,
+            WorkItem.status == ItemStatus.PENDING,
             WorkItem.available_at <= now,
             or_(WorkItem.locked_until.is_(None), WorkItem.locked_until < now),
         )
         .order_by(WorkItem.available_at, WorkItem.id)
         .limit(limit)
     )
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgres(session):
         claimable = claimable.with_for_update(skip_locked=True)
     stmt = (
         update(WorkItem)
@@ -231,7 +306,8 @@ def backoff_delay(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=ceiling * (0.5 + random.random() / 2))
 
 
-def fail(session: Session, item_id: int, *, worker_id: str, error: str) -> str | None:
+def fail(session: Session, item_id: int, *, worker_id: str,
+         error: str) -> ItemStatus | None:
     """Record a failure: retry later with backoff, or dead-letter after max attempts."""
     item = session.execute(
         select(WorkItem.attempts, WorkItem.max_attempts).where(_owned(item_id, worker_id))
@@ -240,14 +316,14 @@ def fail(session: Session, item_id: int, *, worker_id: str, error: str) -> str |
         return None
     attempts, max_attempts = item
     now = utcnow()
-    status = DEAD if attempts >= max_attempts else PENDING
+    status = ItemStatus.DEAD if attempts >= max_attempts else ItemStatus.PENDING
     session.execute(
         update(WorkItem).where(_owned(item_id, worker_id)).values(
             status=status,
             locked_by=None,
             locked_until=None,
             last_error=error[:4000],
-            available_at=now + backoff_delay(attempts) if status == PENDING else now,
+            available_at=now + backoff_delay(attempts) if status == ItemStatus.PENDING else now,
             updated_at=now,
         ).execution_options(synchronize_session=False)
     )
@@ -258,15 +334,16 @@ def retry_dead(session: Session, item_id: int) -> bool:
     """Give a dead-lettered item a fresh set of attempts."""
     now = utcnow()
     result = session.execute(
-        update(WorkItem).where(WorkItem.id == item_id, WorkItem.status == DEAD)
-        .values(status=PENDING, attempts=0, available_at=now, updated_at=now)
+        update(WorkItem).where(WorkItem.id == item_id, WorkItem.status == ItemStatus.DEAD)
+        .values(status=ItemStatus.PENDING, attempts=0, available_at=now, updated_at=now)
         .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def list_items(
-    session: Session, *, status: str, topic: str | None = None, limit: int = 100, offset: int = 0
+    session: Session, *, status: ItemStatus, topic: str | None = None, limit: int = 100,
+    offset: int = 0,
 ) -> list[WorkItem]:
     query = select(WorkItem).where(WorkItem.status == status)
     if topic:
@@ -274,9 +351,22 @@ def list_items(
     return list(session.scalars(query.order_by(WorkItem.id).limit(limit).offset(offset)))
 
 
-def depth(session: Session) -> dict[tuple[str, str], int]:
+@dataclass(frozen=True)
+class TopicDepth:
+    topic: str
+    status: ItemStatus
+    count: int
+    oldest_created_at: dt.datetime
+
+
+def depth(session: Session) -> list[TopicDepth]:
+    """Items per (topic, status), with when the oldest of them was first enqueued (a
+    coalesced item keeps its first ``created_at``, so that is how long work has waited)."""
     rows = session.execute(
-        select(WorkItem.topic, WorkItem.status, func.count()).group_by(
-            WorkItem.topic, WorkItem.status)
+        select(WorkItem.topic, WorkItem.status, func.count(), func.min(WorkItem.created_at))
+        .group_by(WorkItem.topic, WorkItem.status)
     ).all()
-    return {(topic, status): count for topic, status, count in rows}
+    # Sorted here, not by the database, whose collation may order the names differently.
+    return sorted((TopicDepth(topic, ItemStatus(status), count, oldest)
+                   for topic, status, count, oldest in rows),
+                  key=lambda d: (d.topic, d.status))

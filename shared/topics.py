@@ -1,9 +1,51 @@
-"""Work-queue topics: who produces what for whom. Keys are customer ids."""
+"""Work-queue topics: who produces what for whom, and whether that consumer runs yet.
+
+Producers enqueue a topic only when :func:`has_consumer` says its consumer exists, and the
+queue refuses the others, so work nobody takes never piles up. When the alerts and reviews
+workers land, flip their ``consumed`` to True below: nothing else changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
 
 # ingest -> scoring: recompute this customer's features and score (coalesced per customer).
 SCORING_RESCORE = "scoring.rescore"
+# scoring API -> scoring jobs loop: run background job `job_id` (key: the job id).
+SCORING_JOB = "scoring.job"
 # ingest -> alerts: one item per stored event, payload {"event_pk": int, "type": str}.
 ALERTS_EVENT = "alerts.event"
 # scoring -> alerts / reviews: the score or tier moved materially.
 ALERTS_SCORE_CHANGED = "alerts.score_changed"
 REVIEWS_SCORE_CHANGED = "reviews.score_changed"
+
+
+@dataclass(frozen=True)
+class Route:
+    producer: str
+    consumer: str
+    consumed: bool  # the consumer's worker exists; False: producers do not enqueue
+
+
+ROUTES: dict[str, Route] = {
+    SCORING_RESCORE: Route(producer="ingest", consumer="scoring worker", consumed=True),
+    SCORING_JOB: Route(producer="scoring API", consumer="scoring worker", consumed=True),
+    ALERTS_EVENT: Route(producer="ingest", consumer="alerts worker", consumed=False),
+    ALERTS_SCORE_CHANGED: Route(producer="scoring", consumer="alerts worker", consumed=False),
+    REVIEWS_SCORE_CHANGED: Route(producer="scoring", consumer="reviews worker", consumed=False),
+}
+
+
+def has_consumer(topic: str) -> bool:
+    """False for a declared topic whose consumer is not built yet. A topic not declared here
+    (an ad-hoc one in a test) is the caller's business, so True."""
+    route = ROUTES.get(topic)
+    return route is None or route.consumed
+
+
+class NoConsumer(RuntimeError):
+    """Raised by the queue for a topic nobody consumes: the producer must check first."""
+
+    def __init__(self, topic: str) -> None:
+        super().__init__(f"topic {topic!r} has no consumer yet (shared/topics.py); "
+                         "check has_consumer() before enqueueing it")

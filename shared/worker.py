@@ -1,5 +1,6 @@
-"""The consumer loop every service worker runs: claim, handle each item in its own
-transaction together with its ack, record failures for retry."""
+"""The worker every service runs: it declares what it consumes (:class:`Loop`) and when it
+runs scheduled jobs (:class:`Schedule`); this module claims, handles each item or batch in
+one transaction together with its acks, and records failures for retry."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import signal
 import socket
 import threading
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from types import FrameType
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -19,50 +22,100 @@ from shared.db import Database
 from shared.settings import get_settings
 
 Handler = Callable[[Session, queue.ClaimedItem], None]
+# Takes all the claimed items of its topic at once (set-based work, e.g. one feature query
+# for a batch of customers). Called again with one item at a time when the batch fails.
+BatchHandler = Callable[[Session, Sequence[queue.ClaimedItem]], None]
 log = logging.getLogger("riskwatch.worker")
 
 
-class Worker:
-    def __init__(
-        self,
-        *,
-        name: str,
-        db: Database,
-        handlers: dict[str, Handler],
-        batch_size: int | None = None,
-        poll_seconds: float | None = None,
-    ) -> None:
+@dataclass
+class Loop:
+    """One claim loop: the topics it consumes and how. Each loop of a worker runs in its own
+    thread, so slow work on one (training a model) never delays another (rescoring)."""
+
+    name: str = "main"
+    handlers: Mapping[str, Handler] = field(default_factory=dict)
+    batch_handlers: Mapping[str, BatchHandler] = field(default_factory=dict)
+    batch_size: int | None = None  # default: RISKWATCH_WORKER_BATCH_SIZE
+    poll_seconds: float | None = None  # default: RISKWATCH_WORKER_POLL_SECONDS
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A job run on a cron schedule (APScheduler cron fields, UTC), given the database.
+    Every replica runs it, so the job must make a repeat harmless (a unique key)."""
+
+    id: str
+    job: Callable[[Database], object]
+    cron: Mapping[str, int | str]
+    misfire_grace_seconds: int = 3600
+
+
+class Consumer:
+    """A running :class:`Loop`: claim a batch, handle it, wait when there is nothing."""
+
+    def __init__(self, loop: Loop, *, name: str, db: Database,
+                 stopping: threading.Event) -> None:
         settings = get_settings()
+        both = set(loop.handlers) & set(loop.batch_handlers)
+        if both:
+            raise ValueError(f"topics with two handlers: {sorted(both)}")
+        self.name = loop.name
         self.db = db
-        self.handlers = handlers
+        self.handlers = dict(loop.handlers)
+        self.batch_handlers = dict(loop.batch_handlers)
+        self.batch_size = loop.batch_size or settings.worker_batch_size
+        self.poll_seconds = (settings.worker_poll_seconds if loop.poll_seconds is None
+                             else loop.poll_seconds)
         self.worker_id = f"{name}@{socket.gethostname()}:{os.getpid()}:{id(self):x}"
-        self.batch_size = batch_size or settings.worker_batch_size
-        self.poll_seconds = (settings.worker_poll_seconds if poll_seconds is None
-                             else poll_seconds)
-        self.stopping = threading.Event()
+        self.stopping = stopping
 
     @property
-    def topics(self) -> Sequence[str]:
-        return list(self.handlers)
+    def topics(self) -> list[str]:
+        return [*self.handlers, *self.batch_handlers]
 
     def run_once(self) -> int:
-        """Claim one batch and process it; returns how many items were handled."""
+        """Claim one batch and process it; returns how many items were claimed."""
         with self.db.transaction() as session:
             items = queue.claim(session, topics=self.topics, worker_id=self.worker_id,
                                 limit=self.batch_size)
+        by_topic: dict[str, list[queue.ClaimedItem]] = {}
         for item in items:
+            by_topic.setdefault(item.topic, []).append(item)
+        for topic, claimed in by_topic.items():
             if self.stopping.is_set():
                 break  # unprocessed items come back when their lease expires
-            self._process(item)
+            if topic in self.batch_handlers:
+                self._process_batch(self.batch_handlers[topic], claimed)
+            else:
+                for item in claimed:
+                    if self.stopping.is_set():
+                        break
+                    self._process(self.handlers[topic], item)
         return len(items)
 
-    def _process(self, item: queue.ClaimedItem) -> None:
+    def _process_batch(self, handler: BatchHandler,
+                       items: list[queue.ClaimedItem]) -> None:
+        if len(items) > 1:
+            try:
+                with self.db.transaction() as session:
+                    handler(session, items)
+                    self._ack(session, items)
+                return
+            except Exception as exc:  # noqa: BLE001 - fall back to one by one
+                log.warning("batch of %s %s items failed (%s); handling them one by one",
+                            len(items), items[0].topic, exc)
+        # One at a time, so one bad item is retried and dead-lettered by itself.
+        for item in items:
+            if self.stopping.is_set():
+                break
+            self._process(lambda session, one: handler(session, [one]), item)
+
+    def _process(self, handler: Handler, item: queue.ClaimedItem) -> None:
         try:
             with self.db.transaction() as session:
-                self.handlers[item.topic](session, item)
-                if not queue.ack(session, item.id, worker_id=self.worker_id):
-                    # Our lease expired and someone else holds the item: undo our effects.
-                    raise LeaseLost(item.id)
+                handler(session, item)
+                self._ack(session, [item])
         except LeaseLost:
             log.warning("lease lost on work item %s; left to its new holder", item.id)
         except Exception as exc:  # noqa: BLE001 - any handler failure is retried
@@ -70,8 +123,14 @@ class Worker:
             log.warning("work item %s (%s) failed: %s", item.id, item.topic, error)
             with self.db.transaction() as session:
                 status = queue.fail(session, item.id, worker_id=self.worker_id, error=error)
-            if status == queue.DEAD:
+            if status == queue.ItemStatus.DEAD:
                 log.error("work item %s dead-lettered after %s attempts", item.id, item.attempts)
+
+    def _ack(self, session: Session, items: Sequence[queue.ClaimedItem]) -> None:
+        for item in items:
+            if not queue.ack(session, item.id, worker_id=self.worker_id):
+                # Our lease expired and someone else holds the item: undo our effects.
+                raise LeaseLost(item.id)
 
     def run_forever(self) -> None:
         log.info("worker %s consuming %s", self.worker_id, ", ".join(self.topics))
@@ -84,9 +143,62 @@ class Worker:
             if handled == 0:
                 self.stopping.wait(self.poll_seconds)
 
+
+class Worker:
+    """A worker process: its loops (the first on the calling thread, each other in a thread
+    of its own) and its schedules, stopped together by SIGTERM / SIGINT."""
+
+    def __init__(self, *, name: str, db: Database, loops: Sequence[Loop],
+                 schedules: Sequence[Schedule] = ()) -> None:
+        if not loops:
+            raise ValueError("a worker needs at least one loop")
+        self.name = name
+        self.db = db
+        self.stopping = threading.Event()
+        self.consumers = [
+            Consumer(loop, name=name if i == 0 else f"{name}-{loop.name}", db=db,
+                     stopping=self.stopping)
+            for i, loop in enumerate(loops)]
+        self.schedules = list(schedules)
+
+    def consumer(self, loop_name: str) -> Consumer:
+        return next(c for c in self.consumers if c.name == loop_name)
+
+    def run_once(self) -> int:
+        """One batch of each loop, in this thread (tests, and draining a queue by hand)."""
+        return sum(consumer.run_once() for consumer in self.consumers)
+
+    def run_forever(self) -> None:
+        scheduler = self._start_scheduler()
+        threads = [threading.Thread(target=c.run_forever, name=f"{self.name}-{c.name}",
+                                    daemon=True) for c in self.consumers[1:]]
+        for thread in threads:
+            thread.start()
+        try:
+            self.consumers[0].run_forever()
+        finally:
+            self.stopping.set()
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
+            for thread in threads:
+                thread.join(timeout=30)
+
+    def _start_scheduler(self) -> Any:  # an APScheduler BackgroundScheduler, or None
+        if not self.schedules:
+            return None
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        scheduler = BackgroundScheduler(timezone="UTC")
+        for schedule in self.schedules:
+            scheduler.add_job(schedule.job, "cron", args=[self.db], id=schedule.id,
+                              misfire_grace_time=schedule.misfire_grace_seconds,
+                              coalesce=True, **schedule.cron)
+        scheduler.start()
+        return scheduler
+
     def install_signal_handlers(self) -> None:
         def _stop(signum: int, _frame: FrameType | None) -> None:
-            log.info("worker %s stopping (signal %s)", self.worker_id, signum)
+            log.info("worker %s stopping (signal %s)", self.name, signum)
             self.stopping.set()
 
         signal.signal(signal.SIGTERM, _stop)

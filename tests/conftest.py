@@ -3,6 +3,7 @@ with the real migrations; each test starts from empty tables."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import uuid
 from collections.abc import Iterator
@@ -11,8 +12,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from shared import topics
 from shared.auth import Principal, identity_headers
-from shared.db import Database, normalize_url
+from shared.db import Database, is_postgres, normalize_url
 from shared.migrate import upgrade
 from shared.models import Base
 from tests.stack import Stack, start_stack
@@ -77,7 +79,7 @@ def session_db(database_url: str) -> Iterator[Database]:
 
 def _empty_all_tables(database: Database) -> None:
     with database.engine.begin() as conn:
-        if database.engine.dialect.name == "postgresql":
+        if is_postgres(database.engine):
             names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
             conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         else:
@@ -130,3 +132,11 @@ def live(stack: Stack, db: Database) -> Stack:
     stack.ensure_admin_key(db)
     stack.start_workers()
     return stack
+
+
+@pytest.fixture
+def every_topic_consumed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As if the alerts and reviews workers existed (shared/topics.py), to test the work
+    producers will enqueue for them."""
+    for topic, route in topics.ROUTES.items():
+        monkeypatch.setitem(topics.ROUTES, topic, dataclasses.replace(route, consumed=True))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.reviews.audit.router import router as audit_router
+from services.reviews.queue.metrics import install_queue_metrics
 from services.reviews.queue.router import router as queue_router
 from shared.service import create_service_app
 
@@ -22,4 +23,5 @@ def create_app(database_url: str | None = None) -> FastAPI:
         routers=[audit_router, queue_router],
         tags=TAGS,
         database_url=database_url,
+        on_startup=install_queue_metrics,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -30,6 +31,7 @@ def counts(db: Database) -> tuple[int, int, int]:
                 s.scalar(select(func.count()).select_from(WorkItem)) or 0)
 
 
+@pytest.mark.usefixtures("every_topic_consumed")
 def test_structured_event_is_stored_with_typed_columns_and_work(
         client: TestClient, db: Database) -> None:
     event = invoice("INV-1", "1200.50", "2026-12-01")
@@ -50,6 +52,7 @@ def test_structured_event_is_stored_with_typed_columns_and_work(
                     (ALERTS_EVENT, "cust-1"): {"event_pk": stored.id, "type": "invoice.issued"}}
 
 
+@pytest.mark.usefixtures("every_topic_consumed")
 def test_replay_is_duplicate_and_stored_once(client: TestClient, db: Database) -> None:
     event = cloudevent()
     assert post(client, event).status_code == 202
@@ -168,6 +171,7 @@ def test_batch_status_codes_and_limits(client: TestClient, db: Database) -> None
     assert counts(db)[0] == 5 and rescore == 5
 
 
+@pytest.mark.usefixtures("every_topic_consumed")
 def test_batch_coalesces_rescoring_per_customer(client: TestClient, db: Database) -> None:
     events = [cloudevent(subject="same") for _ in range(3)]
     assert post(client, events, BATCH, "/v1/events/batch").status_code == 202

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from shared import queue
 from shared.db import Database
 from shared.models import WorkItem
-from shared.worker import Worker
+from shared.worker import Loop, Worker
 
 TOPIC = "test.topic"
 
@@ -117,10 +117,10 @@ def test_failing_item_backs_off_then_dead_letters(db: Database,
             calls.append(item.attempts)
             raise ValueError("downstream is broken")
 
-        worker = Worker(name="t", db=db, handlers={TOPIC: handler})
+        worker = Worker(name="t", db=db, loops=[Loop(handlers={TOPIC: handler})])
         assert worker.run_once() == 1
         [item] = _all_items(db)
-        assert item.status == queue.PENDING and item.attempts == 1
+        assert item.status == queue.ItemStatus.PENDING and item.attempts == 1
         assert item.available_at > dt.datetime.now(dt.UTC)  # backing off
         assert "downstream is broken" in (item.last_error or "")
         assert worker.run_once() == 0  # not yet available again
@@ -131,12 +131,13 @@ def test_failing_item_backs_off_then_dead_letters(db: Database,
             worker.run_once()
         [item] = _all_items(db)
         assert calls == [1, 2, 3]
-        assert item.status == queue.DEAD
+        assert item.status == queue.ItemStatus.DEAD
         with db.transaction() as session:
-            assert [i.id for i in queue.list_items(session, status=queue.DEAD)] == [item.id]
+            dead = queue.list_items(session, status=queue.ItemStatus.DEAD)
+            assert [i.id for i in dead] == [item.id]
             assert queue.retry_dead(session, item.id)
         [item] = _all_items(db)
-        assert item.status == queue.PENDING and item.attempts == 0
+        assert item.status == queue.ItemStatus.PENDING and item.attempts == 0
     finally:
         get_settings.cache_clear()
 
@@ -152,7 +153,7 @@ def test_handler_effects_and_ack_commit_together(db: Database) -> None:
         if item.key == "c1":
             raise RuntimeError("boom")
 
-    Worker(name="t", db=db, handlers={TOPIC: handler}).run_once()
+    Worker(name="t", db=db, loops=[Loop(handlers={TOPIC: handler})]).run_once()
     items = _all_items(db)
     # c0 was handled: its follow-up exists and it is gone. c1 failed: no follow-up, retried.
     assert sorted((i.topic, i.key) for i in items) == [("test.follow-up", "c0"), (TOPIC, "c1")]

@@ -15,7 +15,7 @@ def test_dead_letters_are_listed_and_retried(live: Stack, db: Database) -> None:
     with db.transaction() as session:
         queue.enqueue(session, topic="ops.test", key="c9", payload={"n": 1})
     with db.transaction() as session:
-        session.execute(update(WorkItem).values(status=queue.DEAD, attempts=8,
+        session.execute(update(WorkItem).values(status=queue.ItemStatus.DEAD, attempts=8,
                                                 last_error="ValueError: broken"))
     headers = live.headers()
     dead = httpx.get(f"{live.gateway}/v1/queue/dead-letters", headers=headers).json()
@@ -31,6 +31,6 @@ def test_dead_letters_are_listed_and_retried(live: Stack, db: Database) -> None:
     assert again.status_code == 404
     with db.sessions() as session:
         item = session.scalars(select(WorkItem)).one()
-        assert (item.status, item.attempts) == (queue.PENDING, 0)
+        assert (item.status, item.attempts) == (queue.ItemStatus.PENDING, 0)
         entry = session.scalars(select(AuditEntry)).one()
         assert (entry.action, entry.actor) == ("queue.retry", "bootstrap")

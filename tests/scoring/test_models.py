@@ -234,4 +234,4 @@ def test_a_job_that_keeps_crashing_is_failed_on_its_last_attempt(db: Database) -
             assert "out of memory" in (job.error or "")
     with db.transaction() as session:
         assert session.scalar(select(func.count()).select_from(WorkItem).where(
-            WorkItem.status == work_queue.PENDING)) == 1
+            WorkItem.status == work_queue.ItemStatus.PENDING)) == 1

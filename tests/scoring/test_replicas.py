@@ -39,7 +39,7 @@ def _run_two_replicas(db: Database) -> None:
 
     def replica() -> None:
         worker = build_worker(db)
-        worker.batch_size = 4  # small batches, so the two interleave
+        worker.consumer("rescore").batch_size = 4  # small batches, so the two interleave
         try:
             while worker.run_once():
                 pass

@@ -3,6 +3,7 @@ score-changed work on material moves, 404s."""
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -42,6 +43,7 @@ def _troubled_customer(db: Database) -> None:
     )
 
 
+@pytest.mark.usefixtures("every_topic_consumed")
 def test_worker_scores_and_risk_api_explains(db: Database, client: TestClient) -> None:
     _troubled_customer(db)
     _request_rescore(db, "c-1")
@@ -66,6 +68,7 @@ def test_worker_scores_and_risk_api_explains(db: Database, client: TestClient) -
     assert _count(db, WorkItem, WorkItem.topic == REVIEWS_SCORE_CHANGED) == 1
 
 
+@pytest.mark.usefixtures("every_topic_consumed")
 def test_redelivery_is_idempotent_and_moves_are_recorded(db: Database,
                                                          client: TestClient) -> None:
     _troubled_customer(db)

@@ -11,7 +11,9 @@ from typing import Any
 from sqlalchemy import select, text, tuple_
 from sqlalchemy.orm import Session
 
-from shared.db import dialect_insert
+from services.ingest.events.cloudevents import NewEvent
+from shared import queue
+from shared.db import dialect_insert, is_postgres
 from shared.models import Customer, CustomerAlias, Event, IndustryOutlook
 
 # Minimal customers carry the oldest possible version, so the first real profile always
@@ -53,7 +55,7 @@ def ensure_customers(session: Session, customer_ids: Iterable[str], *, now: dt.d
          "updated_at": EPOCH, "created_at": now}
         for cid in sorted(set(customer_ids))
     ]
-    if rows and session.get_bind().dialect.name == "postgresql":
+    if rows and is_postgres(session):
         session.execute(_PG_ENSURE_CUSTOMERS, {"ids": [r["customer_id"] for r in rows],
                                                "epoch": EPOCH, "now": now})
     elif rows:
@@ -76,8 +78,7 @@ def pg_rows_document(rows: list[dict[str, Any]]) -> str:
 
 
 def insert_events(session: Session, rows: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
-    """Insert events, skipping any (source, event_id) already stored; the new ones' ids.
-    (SQLite; PostgreSQL stores a batch with :func:`store_events_pg`.)"""
+    """Insert events, skipping any (source, event_id) already stored; the new ones' ids."""
     if not rows:
         return {}
     stmt = (
@@ -108,13 +109,44 @@ def insert_outlooks(session: Session, rows: list[dict[str, Any]]) -> set[tuple[s
     return {(s, i, a) for s, i, a in session.execute(stmt, rows).all()}
 
 
+def store_events(
+    session: Session, events: Sequence[NewEvent], *, now: dt.datetime, rescore_topic: str,
+    rescore_payload: dict[str, Any], alerts_topic: str | None,
+) -> dict[tuple[str, str], tuple[str, int | None]]:
+    """Store events that name a customer (``subject``, resolved through aliases; minimal
+    customers created for unknown ids), skipping any (source, id) already stored; enqueue a
+    coalesced rescore per customer with a new event and, with ``alerts_topic``, one alerts
+    item per new event. (source, event_id) -> (customer_id, new event id or None)."""
+    if not events:
+        return {}
+    if is_postgres(session):
+        return _store_events_pg(session, events, now=now, rescore_topic=rescore_topic,
+                                rescore_payload=rescore_payload, alerts_topic=alerts_topic)
+    aliases = resolve_aliases(session, {(e.source, e.subject) for e in events if e.subject})
+    customer_of = {(e.source, e.event_id): aliases.get((e.source, e.subject), e.subject)
+                   for e in events if e.subject is not None}
+    ordered = sorted(events, key=lambda e: (e.source, e.event_id))
+    ensure_customers(session, customer_of.values(), now=now)
+    inserted = insert_events(session, [
+        {"source": e.source, "event_id": e.event_id, "type": e.type,
+         "customer_id": customer_of[(e.source, e.event_id)], "occurred_at": e.occurred_at,
+         "received_at": now, "data": e.data, "attributes": e.attributes, **e.columns}
+        for e in ordered])
+    new = [e for e in ordered if (e.source, e.event_id) in inserted]
+    queue.enqueue_batch(session, topic=rescore_topic, coalesce=True, now=now, items=[
+        (customer_of[(e.source, e.event_id)], rescore_payload) for e in new])
+    if alerts_topic is not None:
+        queue.enqueue_batch(session, topic=alerts_topic, coalesce=False, now=now, items=[
+            (customer_of[(e.source, e.event_id)],
+             {"event_pk": inserted[(e.source, e.event_id)], "type": e.type}) for e in new])
+    return {key: (customer, inserted.get(key)) for key, customer in customer_of.items()}
+
+
 # PostgreSQL, the whole write of a batch in one statement and one round trip: resolve
-# aliases, create minimal customers, insert the new events, enqueue one alerts item per new
-# event and one coalesced rescore per customer (an unchanged pending rescore is locked, not
-# rewritten: see shared.queue.enqueue_batch). Foreign keys are checked at the
-# end of the statement, when the sibling INSERT's customers exist. SQLite takes the
-# step-by-step path.
-_PG_STORE = text("""
+# aliases, create minimal customers, insert the new events, and enqueue their work with
+# the queue's own INSERTs (shared.queue owns every statement on work_item). Foreign keys
+# are checked at the end of the statement, when the sibling INSERT's customers exist.
+_PG_STORE = """
 WITH input AS (
     SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS t(
         source text, event_id text, type text, subject text, occurred_at timestamptz,
@@ -140,46 +172,35 @@ WITH input AS (
     FROM resolved ORDER BY source, event_id
     ON CONFLICT (source, event_id) DO NOTHING
     RETURNING id, source, event_id, customer_id, type
-), alerts AS (
-    INSERT INTO work_item (topic, key, payload, status, coalesce_key, coalesced, attempts,
-                           max_attempts, available_at, created_at, updated_at)
-    SELECT CAST(:alerts_topic AS text), customer_id,
-           jsonb_build_object('event_pk', id, 'type', type), CAST(:pending AS text), NULL,
-           0, 0, CAST(:max_attempts AS int), CAST(:now AS timestamptz),
-           CAST(:now AS timestamptz), CAST(:now AS timestamptz)
-    FROM inserted
-), rescore AS (
-    INSERT INTO work_item (topic, key, payload, status, coalesce_key, coalesced, attempts,
-                           max_attempts, available_at, created_at, updated_at)
-    SELECT CAST(:rescore_topic AS text), customer_id, CAST(:rescore_payload AS jsonb),
-           CAST(:pending AS text), CAST(:rescore_topic AS text) || ':' || customer_id,
-           count(*) - 1, 0, CAST(:max_attempts AS int),
-           CAST(:now AS timestamptz), CAST(:now AS timestamptz), CAST(:now AS timestamptz)
-    FROM inserted GROUP BY customer_id ORDER BY customer_id
-    ON CONFLICT (coalesce_key) DO UPDATE SET
-        payload = excluded.payload,
-        coalesced = work_item.coalesced + excluded.coalesced + 1,
-        updated_at = excluded.updated_at
-    WHERE work_item.payload IS DISTINCT FROM excluded.payload
-)
+)%s
 SELECT r.source, r.event_id, r.resolved_customer_id, i.id
 FROM resolved r LEFT JOIN inserted i ON i.source = r.source AND i.event_id = r.event_id
-""")
+"""
 
 
-def store_events_pg(
-    session: Session, rows: list[dict[str, Any]], *, now: dt.datetime, alerts_topic: str,
-    rescore_topic: str, rescore_payload: dict[str, Any], max_attempts: int,
+def _store_events_pg(
+    session: Session, events: Sequence[NewEvent], *, now: dt.datetime, rescore_topic: str,
+    rescore_payload: dict[str, Any], alerts_topic: str | None,
 ) -> dict[tuple[str, str], tuple[str, int | None]]:
-    """(source, event_id) -> (customer_id, new event id or None when already stored).
-
-    ``rows`` carry ``subject`` (not yet resolved through aliases) instead of customer_id,
-    and no ``received_at`` (that is ``now``).
-    """
-    result = session.execute(_PG_STORE, {
-        "rows": pg_rows_document(rows), "epoch": EPOCH, "now": now, "pending": "pending",
-        "alerts_topic": alerts_topic, "rescore_topic": rescore_topic,
-        "rescore_payload": json.dumps(rescore_payload), "max_attempts": max_attempts,
-    })
+    # Plain JSON values (ISO strings for times, dates and decimals): the document is built
+    # by the C encoder without a per-value fallback.
+    rows = [
+        {"source": e.source, "event_id": e.event_id, "type": e.type, "subject": e.subject,
+         "occurred_at": e.occurred_at.isoformat(), "data": e.data, "attributes": e.attributes,
+         **{k: v if v is None or isinstance(v, str | float) else str(v)
+            for k, v in e.columns.items()}}
+        for e in events
+    ]
+    work = [queue.pg_enqueue_coalesced(topic=rescore_topic, source="inserted",
+                                       key="customer_id", payload=rescore_payload, now=now)]
+    if alerts_topic is not None:
+        work.append(queue.pg_enqueue_each(
+            topic=alerts_topic, source="inserted", key="customer_id",
+            payload="jsonb_build_object('event_pk', id, 'type', type)", now=now))
+    ctes = "".join(f", work_{n} AS ({fragment.sql})" for n, fragment in enumerate(work))
+    params: dict[str, Any] = {"rows": pg_rows_document(rows), "epoch": EPOCH, "now": now}
+    for fragment in work:
+        params.update(fragment.params)
+    result = session.execute(text(_PG_STORE % ctes), params)
     return {(source, event_id): (customer_id, pk)
             for source, event_id, customer_id, pk in result.all()}

@@ -15,8 +15,7 @@ from services.ingest.events import repository
 from services.ingest.events.cloudevents import EventInvalid, NewEvent, parse_event
 from shared.models import utcnow
 from shared.queue import enqueue_batch
-from shared.settings import get_settings
-from shared.topics import ALERTS_EVENT, SCORING_RESCORE
+from shared.topics import ALERTS_EVENT, SCORING_RESCORE, has_consumer
 
 Status = Literal["accepted", "duplicate", "rejected"]
 PROFILE_TYPES = frozenset({"customer.created", "customer.updated"})
@@ -86,57 +85,16 @@ def _identity(item: Any) -> dict[str, Any]:
 
 def _store(session: Session, valid: list[tuple[EventOutcome, NewEvent]], *,
            now: dt.datetime) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        _store_pg(session, valid, now=now)
-        return
-    aliases = repository.resolve_aliases(
-        session, {(e.source, e.subject) for _, e in valid if e.subject is not None})
-    for outcome, event in valid:
-        if event.subject is not None:
-            event.customer_id = aliases.get((event.source, event.subject), event.subject)
-            outcome.customer_id = event.customer_id
-    with_customer = sorted((pair for pair in valid if pair[1].customer_id is not None),
-                           key=lambda pair: (pair[1].source, pair[1].event_id))
-    repository.ensure_customers(session, (e.customer_id for _, e in with_customer
-                                          if e.customer_id), now=now)
-    inserted = repository.insert_events(session, [_event_row(e, now) for _, e in with_customer])
-    _store_outlooks(session, valid, now=now)
-    alerts: list[tuple[str, dict[str, Any]]] = []
-    rescore: list[tuple[str, dict[str, Any]]] = []
-    for outcome, event in valid:
-        if event.customer_id is None:
-            continue  # an industry-wide outlook, settled by _store_outlooks
-        pk = inserted.get((event.source, event.event_id))
-        if pk is None:
-            outcome.status = "duplicate"
-            continue
-        outcome.event_pk = pk
-        alerts.append((event.customer_id, {"event_pk": pk, "type": event.type}))
-        rescore.append((event.customer_id, {"trigger": "event"}))
-    enqueue_batch(session, topic=SCORING_RESCORE, items=rescore, coalesce=True, now=now)
-    enqueue_batch(session, topic=ALERTS_EVENT, items=alerts, coalesce=False, now=now)
-
-
-def _store_pg(session: Session, valid: list[tuple[EventOutcome, NewEvent]], *,
-              now: dt.datetime) -> None:
-    """The same outcome as the step-by-step path, in one statement (see the repository)."""
-    # Plain JSON values (ISO strings for times, dates and decimals): the document is built
-    # by the C encoder without a per-value fallback.
-    rows = [
-        {"source": e.source, "event_id": e.event_id, "type": e.type, "subject": e.subject,
-         "occurred_at": e.occurred_at.isoformat(), "data": e.data, "attributes": e.attributes,
-         **{k: v if v is None or isinstance(v, str | float) else str(v)
-            for k, v in e.columns.items()}}
-        for _, e in valid if e.subject is not None
-    ]
-    stored = repository.store_events_pg(
-        session, rows, now=now, alerts_topic=ALERTS_EVENT, rescore_topic=SCORING_RESCORE,
-        rescore_payload={"trigger": "event"}, max_attempts=get_settings().queue_max_attempts,
-    ) if rows else {}
+    with_subject = [event for _, event in valid if event.subject is not None]
+    stored = repository.store_events(
+        session, with_subject, now=now, rescore_topic=SCORING_RESCORE,
+        rescore_payload={"trigger": "event"},
+        # Until the alerts worker exists nobody would take these (shared/topics.py).
+        alerts_topic=ALERTS_EVENT if has_consumer(ALERTS_EVENT) else None)
     _store_outlooks(session, valid, now=now)
     for outcome, event in valid:
         if event.subject is None:
-            continue
+            continue  # an industry-wide outlook, settled by _store_outlooks
         customer_id, pk = stored[(event.source, event.event_id)]
         event.customer_id = outcome.customer_id = customer_id
         outcome.event_pk = pk
@@ -166,12 +124,3 @@ def _store_outlooks(session: Session, valid: list[tuple[EventOutcome, NewEvent]]
         if event.subject is None and event.outlook is not None:
             key = (event.source, event.outlook.industry, event.occurred_at.date())
             outcome.status = "accepted" if key in new else "duplicate"
-
-
-def _event_row(event: NewEvent, now: dt.datetime) -> dict[str, Any]:
-    return {
-        "source": event.source, "event_id": event.event_id, "type": event.type,
-        "customer_id": event.customer_id, "occurred_at": event.occurred_at,
-        "received_at": now, "data": event.data, "attributes": event.attributes,
-        **event.columns,
-    }

@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from typing import Any
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from shared.db import dialect_insert
+from shared.db import Lock, dialect_insert, try_xact_lock
 from shared.models.ingest import IdempotencyKey
 
 
 def try_lock(session: Session, owner: str, key: str) -> bool:
     """PostgreSQL: a transaction-scoped advisory lock on the key; False while another request
     holds it. SQLite already runs one writer at a time, so there is nothing to take."""
-    if session.get_bind().dialect.name != "postgresql":
-        return True
-    digest = hashlib.sha256(f"idempotency:{owner}:{key}".encode()).digest()
-    lock_id = int.from_bytes(digest[:8], "big", signed=True)
-    return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": lock_id}))
+    return try_xact_lock(session, Lock.IDEMPOTENCY_KEY, f"{owner}:{key}")
 
 
 def get(session: Session, owner: str, key: str) -> IdempotencyKey | None:

@@ -22,7 +22,7 @@ class WorkItemOut(BaseModel):
     topic: str
     key: str
     payload: dict[str, Any]
-    status: str
+    status: queue.ItemStatus
     attempts: int
     last_error: str | None
     available_at: dt.datetime
@@ -31,15 +31,15 @@ class WorkItemOut(BaseModel):
 
 class QueueDepth(BaseModel):
     topic: str
-    status: str
+    status: queue.ItemStatus
     count: int
 
 
 @router.get("/depth", summary="Items per topic and status", operation_id="queue-depth",
             response_model=list[QueueDepth], **secured("admin"))
 def depth(session: Session = SessionDep) -> list[QueueDepth]:
-    return [QueueDepth(topic=t, status=s, count=c) for (t, s), c in
-            sorted(queue.depth(session).items())]
+    return [QueueDepth(topic=d.topic, status=d.status, count=d.count)
+            for d in queue.depth(session)]
 
 
 @router.get("/dead-letters", summary="Dead-lettered work items",
@@ -51,7 +51,8 @@ def dead_letters(
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0),
 ) -> list[WorkItemOut]:
-    items = queue.list_items(session, status=queue.DEAD, topic=topic, limit=limit, offset=offset)
+    items = queue.list_items(session, status=queue.ItemStatus.DEAD, topic=topic, limit=limit,
+                             offset=offset)
     return [WorkItemOut.model_validate(i, from_attributes=True) for i in items]
 
 
@@ -62,6 +63,6 @@ def retry(item_id: int, request: Request, session: Session = SessionDep) -> dict
         raise NotFound(f"No dead-lettered work item {item_id}.")
     audit.record(session, actor=current_principal(request).name, action="queue.retry",
                  subject_type="work_item", subject_id=str(item_id))
-    return {"id": item_id, "status": queue.PENDING}
+    return {"id": item_id, "status": queue.ItemStatus.PENDING}
 
 

@@ -19,8 +19,8 @@ from shared.errors import NotFound
 from shared.models import utcnow
 from shared.models.scoring import ScoringJob
 from shared.settings import get_settings
+from shared.topics import SCORING_JOB
 
-SCORING_JOB = "scoring.job"
 log = logging.getLogger("riskwatch.scoring.jobs")
 
 

@@ -13,6 +13,8 @@ from sqlalchemy import Table, insert, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from shared.db import is_postgres
+
 _PG = postgresql.dialect()
 
 
@@ -30,7 +32,7 @@ def bulk_write(session: Session, table: Table, rows: list[dict[str, Any]], *,
     if not rows:
         return
     columns = list(rows[0])
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgres(session):
         types = ", ".join(f'"{c}" {table.c[c].type.compile(dialect=_PG)}' for c in columns)
         names = ", ".join(f'"{c}"' for c in columns)
         sql = (f'INSERT INTO "{table.name}" ({names}) SELECT {names} '

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table, func, select, text
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from services.scoring.features.service import FeatureFrame, features_for, features_page
@@ -22,15 +22,15 @@ from services.scoring.scores import engine, repository
 from services.scoring.scores.points import points_array
 from services.scoring.tiers.service import TierPolicy, current_policy
 from shared import queue
+from shared.db import Lock, xact_lock
 from shared.models import Customer, utcnow
 from shared.models.scoring import CustomerRisk, Score
-from shared.topics import ALERTS_SCORE_CHANGED, REVIEWS_SCORE_CHANGED
+from shared.topics import ALERTS_SCORE_CHANGED, REVIEWS_SCORE_CHANGED, has_consumer
 
 # A move is material when the tier changes, PD moves by 2 points of percentage, or by a
 # quarter of itself (for PDs from 1 % up).
 MATERIAL_ABSOLUTE = 0.02
 MATERIAL_RELATIVE = 0.25
-_CUSTOMER_LOCK = 7_314_002
 IN_DEFAULT_REASON = {"feature": "in_default", "value": 1, "points": None,
                      "text": "The customer is in default (a default was reported)"}
 
@@ -63,10 +63,7 @@ def lock_customers(session: Session, customer_ids: Sequence[str]) -> None:
     """Serialise scoring of a customer across worker replicas (PostgreSQL; SQLite's single
     writer already does), so an older computation never overwrites a newer one. Locks are
     taken in id order, so two batches never deadlock."""
-    if customer_ids and session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k, hashtext(c)) "
-                             "FROM unnest(CAST(:ids AS text[])) AS c ORDER BY c"),
-                        {"k": _CUSTOMER_LOCK, "ids": sorted(customer_ids)})
+    xact_lock(session, Lock.CUSTOMER_SCORING, *customer_ids)
 
 
 def score_frame(session: Session, frame: FeatureFrame, *, trigger: str,
@@ -166,7 +163,8 @@ def score_frame(session: Session, frame: FeatureFrame, *, trigger: str,
     repository.bulk_write(session, _table(CustomerRisk), risk_rows, upsert_key="customer_id")
     repository.bulk_write(session, _table(Score), history)
     for topic in (ALERTS_SCORE_CHANGED, REVIEWS_SCORE_CHANGED):
-        queue.enqueue_batch(session, topic=topic, items=notices, coalesce=False, now=now)
+        if has_consumer(topic):  # not until the alerts and reviews workers exist
+            queue.enqueue_batch(session, topic=topic, items=notices, coalesce=False, now=now)
     return results
 
 

@@ -16,7 +16,7 @@ import httpx
 from sqlalchemy import insert
 
 from services.scoring.simulator.portfolio import SOURCE, Portfolio
-from shared.db import Database
+from shared.db import Database, is_postgres
 from shared.event_types import project, validate_data
 from shared.models import Customer, Event, IndustryOutlook
 
@@ -75,7 +75,7 @@ def load_into_database(db: Database, portfolio: Portfolio, *, batch_size: int = 
              "received_at": dt.datetime.combine(o["as_of"], dt.time(), dt.UTC)}
             for o in portfolio.outlooks])
     counts["outlooks"] = len(portfolio.outlooks)
-    postgres = db.engine.dialect.name == "postgresql"
+    postgres = is_postgres(db.engine)
     for batch in _batches(portfolio.events(), batch_size * 4):
         rows = [event_row(e) for e in batch]
         if postgres:
