@@ -1,8 +1,8 @@
 """Input every service refuses the same way: text a database cannot hold, JSON nested too deep
 to parse safely, integers beyond 64 bits.
 
-PostgreSQL ``text``/``jsonb`` cannot hold NUL (U+0000), and no engine can encode an unpaired
-UTF-16 surrogate (JSON's ``"\\ud800"``) as UTF-8: either one reached the database as a 500.
+PostgreSQL ``text``/``jsonb`` cannot hold NUL (U+0000) nor NaN, and no engine can encode an
+unpaired UTF-16 surrogate (JSON's ``"\\ud800"``) as UTF-8: each reached the database as a 500.
 They are refused here once, where input is validated: :class:`SafeModel` for request models,
 :func:`value_problems` for documents parsed by hand (CloudEvents, CRM callbacks), and
 :class:`InputGuardMiddleware` for paths, query strings and the depth of every JSON body.
@@ -10,6 +10,7 @@ They are refused here once, where input is validated: :class:`SafeModel` for req
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Annotated, Any
@@ -29,7 +30,8 @@ MAX_FREEFORM_DEPTH = 32
 # Field problems reported per document; the first ones name the fault well enough.
 MAX_REPORTED = 20
 
-INT64_MAX = 2**63 - 1
+INT32_MAX = 2**31 - 1  # an INTEGER column
+INT64_MAX = 2**63 - 1  # a BIGINT column
 # Ids and offsets as the database holds them (BIGINT): a larger number is a 422, not a 500.
 RowId = Annotated[int, annotated_types.Ge(1), annotated_types.Le(INT64_MAX)]
 Offset = Annotated[int, annotated_types.Ge(0), annotated_types.Le(INT64_MAX)]
@@ -62,6 +64,9 @@ def _problems(value: Any, loc: Loc, max_depth: int, limit: int) -> list[tuple[Lo
         if isinstance(node, str):
             if (message := text_problem(node)) is not None:
                 found.append((where, message))
+            return
+        if isinstance(node, float) and not math.isfinite(node):
+            found.append((where, "is not a finite number (JSON has no NaN or Infinity)"))
             return
         if not isinstance(node, dict | list):
             return
