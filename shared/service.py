@@ -22,6 +22,7 @@ from shared.errors import install_error_handlers
 from shared.migrate import is_at_head
 from shared.observability import Metrics, RequestContextMiddleware, configure_logging
 from shared.settings import get_settings
+from shared.validation import InputGuardMiddleware
 
 PROBLEM_COMPONENT = {
     "type": "object",
@@ -193,6 +194,7 @@ def create_service_app(
     for router in routers:
         _commit_in_route_thread(router)
         app.include_router(router)
+    app.add_middleware(InputGuardMiddleware)
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     _document_security(app)
     return app

@@ -16,6 +16,11 @@ class IngestSettings(BaseSettings):
     max_batch_customers: int = Field(1000, ge=1, description="profiles per customers batch")
     import_chunk_rows: int = Field(1000, ge=1, description="CSV rows written per statement")
     max_reported_rejections: int = 1000
+    # CSV imports stream row by row; these bound what one row may hold in memory.
+    import_max_row_bytes: int = Field(1024 * 1024, ge=1024,
+                                      description="bytes per CSV row (a quoted cell may span "
+                                                  "lines)")
+    import_max_columns: int = Field(500, ge=1, description="columns of a CSV header")
     # Standard Webhooks: source name -> space-separated ``whsec_…`` secrets (several while
     # rotating), e.g. {"erp": "whsec_abc…"}.
     webhook_secrets: dict[str, SecretStr] = Field(default_factory=dict)
@@ -25,6 +30,10 @@ class IngestSettings(BaseSettings):
     # Salesforce outbound messages: OrganizationId -> the token the endpoint URL carries as
     # ``?token=…`` (outbound messages cannot be signed).
     salesforce_orgs: dict[str, SecretStr] = Field(default_factory=dict)
+    # Up to 100 notifications of one record each fit easily; XML past this is refused (413)
+    # before it is parsed.
+    salesforce_max_body_bytes: int = Field(
+        2 * 1024 * 1024, ge=1024, description="largest Salesforce outbound message, bytes")
     # A stored Idempotency-Key answer is replayed for this long, then forgotten.
     idempotency_retention_hours: float = Field(24, gt=0)
     # Fernet keys (comma-separated, the first encrypts) for secrets stored through

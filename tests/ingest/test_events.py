@@ -81,6 +81,22 @@ def test_plain_json_and_binary_mode(client: TestClient, db: Database) -> None:
         assert stored.attributes["traceparent"] == "00-abc"
 
 
+def test_binary_mode_without_content_type_carries_json_data(
+        client: TestClient, db: Database) -> None:
+    # What the CloudEvents Python SDK sends when datacontenttype is unset: no Content-Type.
+    request = client.build_request("POST", "/v1/events", content=json.dumps(
+        {"amount": "10.00", "currency": "USD"}).encode(), headers={
+        "ce-specversion": "1.0", "ce-id": "sdk-1", "ce-source": "bank",
+        "ce-type": "transaction.completed", "ce-subject": "cust-9"})
+    assert "content-type" not in request.headers
+    response = client.send(request)
+    assert response.status_code == 202, response.text
+    with db.transaction() as s:
+        stored = s.scalars(select(Event).where(Event.event_id == "sdk-1")).one()
+        assert stored.data == {"amount": "10.00", "currency": "USD"}
+        assert str(stored.amount) == "10.00"
+
+
 def test_unknown_type_is_stored_as_is(client: TestClient, db: Database) -> None:
     response = post(client, cloudevent("crm.note.added", data={"text": "called them"}))
     assert response.status_code == 202

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -133,3 +134,69 @@ def test_large_import_is_chunked(client: TestClient, db: Database) -> None:
     body = upload(client, "events", "\n".join(lines) + "\n").json()
     assert (body["rows"], body["accepted"]) == (2500, 2500)
     assert table_counts(db)["customer"] == 50
+
+
+def test_a_nul_in_a_csv_cell_rejects_only_that_row(client: TestClient, db: Database) -> None:
+    content = "customer_id,name\nc-1,Good\nc-2,Bad\x00Name\nc-3,Fine\n"
+    body = upload(client, "customers", content)
+    assert body.status_code == 200, body.text
+    report = body.json()
+    assert (report["accepted"], report["rejected"]) == (2, 1)
+    assert report["rejections"][0]["line"] == 3
+    events = ("id,source,type,subject,data.text\ne1,crm,crm.note,c-9,fine\n"
+              "e2,crm,crm.note,c-9,nul\x00here\n")
+    report = upload(client, "events", events).json()
+    assert (report["accepted"], report["rejected"]) == (1, 1)
+    assert report["rejections"][0]["field"] == "data.text"
+    assert table_counts(db)["customer"] == 3  # c-1, c-3 and the events' c-9
+
+
+def test_a_row_longer_than_the_limit_is_refused_in_constant_memory(db: Database) -> None:
+    import io
+    import tracemalloc
+
+    from services.ingest.imports.csvrows import CsvLimits
+    from services.ingest.imports.service import ImportKind, import_csv
+    from shared.errors import ValidationFailed
+
+    raw = io.BytesIO(b"customer_id,name\nc-1," + b"x" * (30 * 1024 * 1024))
+    tracemalloc.start()
+    try:
+        with db.transaction() as s, pytest.raises(ValidationFailed) as refused:
+            import_csv(s, kind=ImportKind.customers, raw=raw,
+                       limits=CsvLimits(max_row_bytes=1024 * 1024))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert "longer than 1048576 bytes" in refused.value.detail
+    assert peak < 8 * 1024 * 1024
+
+
+def test_a_quoted_cell_spanning_lines_counts_toward_the_row_limit(
+        client: TestClient, db: Database) -> None:
+    # 15 quoted cells of 100 KB, each under the csv module's own cell limit: 1.5 MB in one row.
+    cell = '"' + "line\n" * 20_000 + '"'
+    content = "customer_id,name\nc-1," + ",".join([cell] * 15) + "\n"
+    response = upload(client, "customers", content)
+    assert response.status_code == 422, response.text
+    assert table_counts(db)["customer"] == 0
+
+
+def test_a_header_wider_than_the_column_limit_is_422(client: TestClient, db: Database) -> None:
+    header = "customer_id," + ",".join(f"attributes.a{i}" for i in range(600))
+    response = upload(client, "customers", header + "\nc-1\n")
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["message"] == "at most 500 columns"
+
+
+def test_an_unterminated_quoted_cell_refuses_the_file(client: TestClient, db: Database) -> None:
+    response = upload(client, "customers", 'customer_id,name\nc-1,Acme\nc-2,"Beta\n')
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"].startswith("line ")
+    assert table_counts(db)["customer"] == 0
+
+
+def test_formula_cells_are_stored_as_sent(client: TestClient) -> None:
+    upload(client, "customers", 'customer_id,name\nc-1,"=HYPERLINK(""http://x"",""y"")"\n')
+    name = client.get("/v1/customers/c-1").json()["customer"]["name"]
+    assert name == '=HYPERLINK("http://x","y")'

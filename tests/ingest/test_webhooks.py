@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from services.ingest.webhooks.signatures import sign
 from shared.db import Database
 from shared.models import Customer, CustomerAlias, Event
+from tests.conftest import auth_headers
 from tests.ingest.conftest import SF_ORG, SF_TOKEN, WEBHOOK_SECRET, ZOHO_CHANNEL, ZOHO_TOKEN
 from tests.ingest.factories import cloudevent
 
@@ -61,7 +62,7 @@ def test_generic_bad_signature_is_401_and_stores_nothing(
     elif case == "stale":
         headers = signed(body, timestamp=int(time.time()) - 301)
     elif case == "future":
-        headers = signed(body, timestamp=int(time.time()) + 301)
+        headers = signed(body, timestamp=int(time.time()) + 310)  # margin: the clock moves on
     elif case == "tampered":
         body = body.replace(b"cust-1", b"cust-2")
     elif case == "missing":
@@ -208,3 +209,112 @@ def test_salesforce_refuses_dtd_bad_xml_and_wrong_token(client: TestClient, db: 
     assert client.post(url, content=sf_message(ACCOUNT, org="00Dother")).status_code == 401
     with db.transaction() as s:
         assert s.scalar(select(func.count()).select_from(Customer)) == 0
+
+
+def utf16_entity_message(name: str = "&evil;") -> bytes:
+    account = ACCOUNT.replace("<sf:Name>Sales Co</sf:Name>", f"<sf:Name>{name}</sf:Name>")
+    text = sf_message(account).decode().replace(
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<?xml version="1.0" encoding="UTF-16"?>'
+        '<!DOCTYPE soapenv:Envelope [<!ENTITY evil "Entity Text Co">]>')
+    return text.encode("utf-16")
+
+
+def test_salesforce_refuses_a_utf16_dtd_and_never_stores_entity_text(
+        client: TestClient, db: Database) -> None:
+    url = f"/v1/webhooks/salesforce?token={SF_TOKEN}"
+    response = client.post(url, content=utf16_entity_message(),
+                           headers={"content-type": "text/xml"})
+    assert response.status_code == 400, response.text
+    assert "DTD" in response.json()["detail"]
+    with db.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(Customer)) == 0
+
+
+def test_salesforce_utf16_billion_laughs_is_refused_fast(client: TestClient, db: Database) -> None:
+    entities = '<!ENTITY l0 "lollollollollollollollollollol">' + "".join(
+        f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10))
+    bomb = (f'<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE n [{entities}]>'
+            "<n>&l9;</n>").encode("utf-16")
+    started = time.perf_counter()
+    response = client.post(f"/v1/webhooks/salesforce?token={SF_TOKEN}", content=bomb,
+                           headers={"content-type": "text/xml"})
+    assert response.status_code == 400
+    assert time.perf_counter() - started < 2
+    assert events_stored(db) == 0
+
+
+def test_salesforce_checks_the_token_before_parsing_and_the_org_before_notifications(
+        client: TestClient) -> None:
+    # Not even XML: without a token it is refused as unauthenticated, never parsed.
+    assert client.post("/v1/webhooks/salesforce", content=b"<unclosed").status_code == 401
+    # The org is read first; with a wrong token the broken notifications are never reached.
+    broken = sf_message(ACCOUNT).replace(b"</notifications>", b"<Notification></notifications>")
+    assert client.post(f"/v1/webhooks/salesforce?token={SF_TOKEN}",
+                       content=broken).status_code == 400
+    assert client.post("/v1/webhooks/salesforce?token=wrong",
+                       content=broken).status_code == 401
+
+
+def test_salesforce_body_past_the_cap_is_413(client: TestClient, db: Database) -> None:
+    filler = "<!-- " + "x" * (2 * 1024 * 1024) + " -->"
+    big = sf_message(ACCOUNT).replace(b"<soapenv:Body>", f"<soapenv:Body>{filler}".encode())
+    response = client.post(f"/v1/webhooks/salesforce?token={SF_TOKEN}", content=big,
+                           headers={"content-type": "text/xml"})
+    assert response.status_code == 413, response.text
+    with db.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(Customer)) == 0
+
+
+def test_generic_401_does_not_say_whether_the_source_is_configured(
+        client: TestClient) -> None:
+    body = json.dumps(cloudevent()).encode()
+    wrong = client.post("/v1/webhooks/generic/erp", content=body,
+                        headers=signed(body, secret=OTHER_SECRET))
+    unknown = client.post("/v1/webhooks/generic/crm", content=body, headers=signed(body))
+    assert wrong.status_code == unknown.status_code == 401
+
+    def shown(response: Any) -> dict[str, Any]:
+        return {k: v for k, v in response.json().items() if k != "instance"}
+
+    assert shown(wrong) == shown(unknown)
+    assert "crm" not in unknown.json()["detail"] and "configured" not in unknown.text
+
+
+def test_zoho_and_salesforce_401_do_not_say_whether_the_sender_is_known(
+        client: TestClient) -> None:
+    unknown = zoho_note()
+    unknown["channel_id"] = "999"
+    answers = [client.post("/v1/webhooks/zoho-crm", json=zoho_note(token="guess")),
+               client.post("/v1/webhooks/zoho-crm", json=unknown)]
+    assert answers[0].json() == answers[1].json()
+    answers = [client.post("/v1/webhooks/salesforce?token=nope", content=sf_message(ACCOUNT)),
+               client.post(f"/v1/webhooks/salesforce?token={SF_TOKEN}",
+                           content=sf_message(ACCOUNT, org="00Dother"))]
+    assert answers[0].json() == answers[1].json()
+
+
+def test_zoho_values_that_cannot_be_stored_are_422_and_store_nothing(
+        client: TestClient, db: Database) -> None:
+    note = zoho_note(values={"Account_Name": "Acme\x00"})
+    response = client.post("/v1/webhooks/zoho-crm", json=note)
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == "affected_values.0.values.Account_Name"
+    far_future = zoho_note(server_time=10**30)
+    assert client.post("/v1/webhooks/zoho-crm", json=far_future).status_code == 400
+    with db.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(Customer)) == 0
+
+
+def test_a_generic_source_with_a_long_name_records_its_deliveries(
+        client: TestClient, db: Database) -> None:
+    name = "s" * 200  # longer than the delivery table's adapter column
+    put = client.put(f"/v1/webhook-sources/generic/{name}", json={"secrets": [WEBHOOK_SECRET]},
+                     headers=auth_headers("admin"))
+    assert put.status_code == 201, put.text
+    body = json.dumps(cloudevent()).encode()
+    path = f"/v1/webhooks/generic/{name}"
+    assert client.post(path, content=body, headers=signed(body)).status_code == 202
+    again = client.post(path, content=body, headers=signed(body))
+    assert again.status_code == 200 and again.json()["status"] == "duplicate"
+    assert events_stored(db) == 1

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from shared.event_types import Currency, PositiveMoney
+from shared.validation import INT32_MAX, SafeModel
 
 CustomerId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 Text = Annotated[str, StringConstraints(max_length=300)]
@@ -33,12 +34,12 @@ PROFILE_EXAMPLE: dict[str, Any] = {
 }
 
 
-class AliasIn(BaseModel):
+class AliasIn(SafeModel):
     source: Annotated[str, StringConstraints(min_length=1, max_length=255)]
     external_id: Annotated[str, StringConstraints(min_length=1, max_length=255)]
 
 
-class CustomerIn(BaseModel):
+class CustomerIn(SafeModel):
     """A profile version. Fields left out keep their stored value; `updated_at` is the
     source's own timestamp of this version (default: now) and decides which version wins."""
 
@@ -52,7 +53,7 @@ class CustomerIn(BaseModel):
     country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] | None = Field(
         None, description="ISO 3166-1 alpha-2")
     founded_on: dt.date | None = None
-    employees: Annotated[int, Field(ge=0)] | None = None
+    employees: Annotated[int, Field(ge=0, le=INT32_MAX)] | None = None  # INTEGER column
     annual_revenue: PositiveMoney | None = None
     revenue_currency: Currency | None = None
     credit_limit: PositiveMoney | None = None

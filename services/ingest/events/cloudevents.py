@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from shared.errors import field_error
 from shared.event_types import IndustryOutlookData, project, validate_data
+from shared.validation import fields_problems
 
 SPECVERSION = "1.0"
 # Context attributes with a column of their own; everything else goes to `attributes`.
@@ -101,6 +102,9 @@ def parse_event(obj: Any, *, received_at: dt.datetime, prefix: str = "") -> NewE
             occurred_at = parse_time(obj["time"])
         except ValueError as exc:
             errors.append(field_error(prefix + "time", str(exc)))
+    # Text the database cannot hold, and free-form maps nested too deep, anywhere in the
+    # event (attribute names included): only this event is refused, never its batch.
+    errors.extend(fields_problems(obj, prefix=prefix))
     if subject is None and event_type != "industry.outlook":
         errors.append(field_error(prefix + "subject",
                                   "required: the subject is the customer id"))

@@ -93,7 +93,9 @@ def _binary_event(request: Request, body: bytes, media: str) -> dict[str, Any]:
         event["datacontenttype"] = request.headers.get("content-type")
     if not body:
         return event
-    if is_json(media):
+    # No Content-Type: the data is JSON (the HTTP binding's default for an absent
+    # datacontenttype, and what the CloudEvents Python SDK sends when it is unset).
+    if not media or is_json(media):
         event["data"] = parse_json(body)
     elif media.startswith("text/"):
         try:

@@ -1,9 +1,11 @@
-"""Stream a CSV upload row by row with exact line numbers, failing loudly on bad encodings."""
+"""Stream a CSV upload row by row with exact line numbers and bounded memory, failing loudly
+on bad encodings, unterminated quotes and rows past the configured size."""
 
 from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import BinaryIO
 
 from shared.errors import ValidationFailed, field_error
@@ -13,27 +15,56 @@ class CsvEncodingError(ValidationFailed):
     pass
 
 
-def _decoded_lines(raw: BinaryIO, position: list[int]) -> Iterator[str]:
-    for number, line in enumerate(raw, start=1):
-        position[0] = number
-        try:
-            text = line.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise CsvEncodingError(
-                f"Line {number} is not UTF-8 (byte {exc.start + 1} of the line); save the "
-                "file as UTF-8 and import it again. Nothing was imported.",
-                errors=[field_error(f"line {number}", "invalid UTF-8", line=number)]) from None
-        yield text.removeprefix("\ufeff") if number == 1 else text
+@dataclass(frozen=True)
+class CsvLimits:
+    """A row (a CSV record: several lines when a quoted cell holds line breaks) is read
+    whole before it is checked, so its size in bytes is what bounds memory."""
+
+    max_row_bytes: int = 1024 * 1024
+    max_columns: int = 500
 
 
-def open_csv(raw: BinaryIO) -> tuple[list[str], Iterator[tuple[int, dict[str, str], str | None]]]:
+class _Lines:
+    """The upload as decoded lines, never reading more than a row's limit at once."""
+
+    def __init__(self, raw: BinaryIO, limits: CsvLimits) -> None:
+        self.raw, self.limits = raw, limits
+        self.number = 0  # the last line read
+        self.row_bytes = 0  # bytes of the row being read so far
+
+    def __iter__(self) -> Iterator[str]:
+        limit = self.limits.max_row_bytes
+        while line := self.raw.readline(limit - self.row_bytes + 1):
+            self.number += 1
+            self.row_bytes += len(line)
+            if self.row_bytes > limit:
+                raise ValidationFailed(
+                    f"Line {self.number} ends a row longer than {limit} bytes (without a line "
+                    "break, or inside a quoted cell). Nothing was imported.",
+                    errors=[field_error(f"line {self.number}", f"a row is at most {limit} "
+                                        "bytes", line=self.number)])
+            try:
+                text = line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise CsvEncodingError(
+                    f"Line {self.number} is not UTF-8 (byte {exc.start + 1} of the line); save "
+                    "the file as UTF-8 and import it again. Nothing was imported.",
+                    errors=[field_error(f"line {self.number}", "invalid UTF-8",
+                                        line=self.number)]) from None
+            yield text.removeprefix("\ufeff") if self.number == 1 else text
+
+
+def open_csv(raw: BinaryIO, limits: CsvLimits | None = None
+             ) -> tuple[list[str], Iterator[tuple[int, dict[str, str], str | None]]]:
     """The header, and (line number, row, problem) for every data row after it.
 
     Blank cells are left out of the row, so they never overwrite stored values; a row with
     more cells than the header comes with a problem and is rejected by the caller.
     """
-    position = [0]
-    reader = csv.reader(_decoded_lines(raw, position))
+    limits = limits or CsvLimits()
+    lines = _Lines(raw, limits)
+    # strict: a quoted cell still open at the end of the file is an error, not a cell.
+    reader = csv.reader(lines, strict=True)
     try:
         header = next(reader)
     except StopIteration:
@@ -47,16 +78,21 @@ def open_csv(raw: BinaryIO) -> tuple[list[str], Iterator[tuple[int, dict[str, st
     if not any(names):
         raise ValidationFailed("The header row is empty.",
                                errors=[field_error("line 1", "header row is empty", line=1)])
+    if len(names) > limits.max_columns:
+        raise ValidationFailed(
+            f"The header has {len(names)} columns; at most {limits.max_columns}.",
+            errors=[field_error("line 1", f"at most {limits.max_columns} columns", line=1)])
 
     def rows() -> Iterator[tuple[int, dict[str, str], str | None]]:
         while True:
-            start = position[0] + 1
+            start = lines.number + 1
+            lines.row_bytes = 0
             try:
                 cells = next(reader)
             except StopIteration:
                 return
             except csv.Error as exc:
-                line = position[0]
+                line = lines.number
                 raise ValidationFailed(
                     f"Line {line} is not valid CSV: {exc}. Nothing was imported.",
                     errors=[field_error(f"line {line}", str(exc), line=line)]) from None

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from services.ingest.http import media_type, settings_of
 from services.ingest.idempotency.router import IDEMPOTENCY_PARAMETER, idempotent
 from services.ingest.idempotency.service import HEADER, request_digest
+from services.ingest.imports.csvrows import CsvLimits
 from services.ingest.imports.service import ImportKind, import_csv
 from shared.auth import secured
 from shared.errors import UnsupportedMediaType
@@ -48,7 +49,8 @@ def require_multipart(request: Request) -> None:
     operation_id="imports-upload",
     summary="Import a CSV file of customers, events or ratings",
     description=(
-        "Multipart upload (part `file`), UTF-8 CSV with a header row, any size (streamed). "
+        "Multipart upload (part `file`), UTF-8 CSV with a header row, any size (streamed; "
+        "a row is at most 1 MiB and 500 columns by default). "
         "**customers**: `customer_id` plus any profile field (`name`, `industry`, `country`, "
         "`founded_on`, `employees`, `annual_revenue`, `revenue_currency`, `credit_limit`, "
         "`credit_currency`, `owner`, `updated_at`, `registration_ids.<scheme>`, "
@@ -79,7 +81,9 @@ def post_import(kind: ImportKind, request: Request,
 
     def work() -> tuple[int, Any]:
         report = import_csv(session, kind=kind, raw=raw, chunk_rows=settings.import_chunk_rows,
-                            max_reported=settings.max_reported_rejections)
+                            max_reported=settings.max_reported_rejections,
+                            limits=CsvLimits(max_row_bytes=settings.import_max_row_bytes,
+                                             max_columns=settings.import_max_columns))
         return 200, report.as_dict()
 
     return idempotent(request, session, work=work, request_hash=request_digest(

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from services.ingest.customers.schemas import CustomerIn
 from services.ingest.customers.service import upsert_customers
 from services.ingest.events.service import ingest_events
-from services.ingest.imports.csvrows import open_csv, require_columns
+from services.ingest.imports.csvrows import CsvLimits, open_csv, require_columns
 
 
 class ImportKind(enum.StrEnum):
@@ -70,8 +70,8 @@ _RATING_FIELDS = {"subject": "customer_id", "time": "as_of", "id": "as_of",
 
 
 def import_csv(session: Session, *, kind: ImportKind, raw: BinaryIO, chunk_rows: int = 1000,
-               max_reported: int = 1000) -> ImportReport:
-    header, rows = open_csv(raw)
+               max_reported: int = 1000, limits: CsvLimits | None = None) -> ImportReport:
+    header, rows = open_csv(raw, limits)
     require_columns(header, REQUIRED[kind])
     if kind is ImportKind.ratings and not {"customer_id", "industry"} & set(header):
         require_columns(header, {"customer_id"})

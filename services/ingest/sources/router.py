@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from services.ingest.http import ingest_settings
 from services.ingest.settings import IngestSettings
 from services.ingest.sources import service
-from services.ingest.sources.schemas import Adapter, SourceIn, SourceOut
+from services.ingest.sources.schemas import Adapter, SourceIn, SourceName, SourceOut
 from shared.auth import current_principal, secured
 from shared.service import SessionDep
 
@@ -32,7 +32,7 @@ router = APIRouter(prefix="/v1/webhook-sources", tags=["webhooks"])
     status_code=201,
     **secured("admin", extra_errors=(422,)),
 )
-def put_source(adapter: Adapter, name: str, body: SourceIn, request: Request,
+def put_source(adapter: Adapter, name: SourceName, body: SourceIn, request: Request,
                session: Session = SessionDep,
                settings: IngestSettings = Depends(ingest_settings)) -> JSONResponse:
     out, created = service.put_source(session, settings, adapter=adapter, name=name,
@@ -65,7 +65,7 @@ def list_sources(session: Session = SessionDep,
     response_class=Response,
     **secured("admin", extra_errors=(404,)),
 )
-def delete_source(adapter: Adapter, name: str, request: Request,
+def delete_source(adapter: Adapter, name: SourceName, request: Request,
                   session: Session = SessionDep) -> Response:
     service.delete_source(session, adapter=adapter, name=name,
                           actor=current_principal(request).name)

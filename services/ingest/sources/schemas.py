@@ -8,6 +8,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from shared.validation import SafeModel
+
 
 class Adapter(enum.StrEnum):
     generic = "generic"
@@ -16,9 +18,11 @@ class Adapter(enum.StrEnum):
 
 
 Secret = Annotated[str, StringConstraints(min_length=16, max_length=500)]
+# As long as the `webhook_source.name` column: a longer name is a 422, never a 500.
+SourceName = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 
 
-class SourceIn(BaseModel):
+class SourceIn(SafeModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"secrets": ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]}]})
 

@@ -7,6 +7,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from services.ingest.webhooks.crm import ProfileUpdate, Translation
+
 ADAPTER = "zoho-crm"
 # Zoho field API name -> customer profile field.
 ACCOUNT_FIELDS = {
@@ -44,7 +46,10 @@ def parse(body: Any) -> Notification:
         raise NotificationInvalid("ids must be a list of record ids")
     server_time = None
     if isinstance(body.get("server_time"), int | float):
-        server_time = dt.datetime.fromtimestamp(body["server_time"] / 1000, dt.UTC)
+        try:
+            server_time = dt.datetime.fromtimestamp(body["server_time"] / 1000, dt.UTC)
+        except (OverflowError, ValueError, OSError):
+            raise NotificationInvalid("server_time is not a time in milliseconds") from None
     values: dict[str, dict[str, Any]] = {}
     for entry in body.get("affected_values") or []:
         if isinstance(entry, dict) and isinstance(entry.get("values"), dict):
@@ -53,6 +58,34 @@ def parse(body: Any) -> Notification:
         channel_id=str(body["channel_id"]), token=str(body.get("token") or ""),
         module=str(body["module"]), operation=str(body["operation"]).lower(),
         ids=[str(i) for i in ids], server_time=server_time, values=values)
+
+
+def translate(note: Notification) -> Translation:
+    """Accounts records (not deleted) update profiles; every other record becomes an event
+    ``zoho-crm.<module>.<operation>`` for its account, or is ignored without one."""
+    result = Translation()
+    stamp = int(note.server_time.timestamp() * 1000) if note.server_time else 0
+    for record_id in note.ids:
+        values = note.values.get(record_id, {})
+        if note.module == "Accounts" and note.operation != "delete":
+            result.profiles.append(ProfileUpdate(record_id, account_fields(values),
+                                                 note.server_time))
+            continue
+        subject = record_id if note.module == "Accounts" else account_of(values)
+        if subject is None:
+            result.ignored += 1
+            continue
+        event: dict[str, Any] = {
+            "specversion": "1.0", "id": f"{note.module}/{record_id}/{note.operation}/{stamp}",
+            "source": ADAPTER, "subject": subject,
+            "type": f"zoho-crm.{note.module.lower()}.{note.operation}",
+            "data": {"module": note.module, "record_id": record_id,
+                     "operation": note.operation, "values": values},
+        }
+        if note.server_time:
+            event["time"] = note.server_time.isoformat()
+        result.events.append(event)
+    return result
 
 
 def account_fields(values: dict[str, Any]) -> dict[str, Any]:
