@@ -7,6 +7,8 @@ import logging
 import sys
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from riskwatch.processes import API_APPS, COMMAND_PLUGINS, WORKERS, load, worker_for
 from shared.settings import get_settings
 
@@ -161,7 +163,14 @@ def _add_plugin_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     args = build_parser().parse_args(argv)
-    result: int = args.func(args)
+    try:
+        result: int = args.func(args)
+    except ValidationError as exc:
+        # Refused settings (e.g. a placeholder secret in prod): say why, without a trace and
+        # without echoing the values (pydantic's message would print the secret).
+        for error in exc.errors():
+            print(f"riskwatch: configuration refused: {error['msg']}", file=sys.stderr)
+        return 2
     return result
 
 
