@@ -22,8 +22,8 @@ test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
-	$(VENV)/bin/ruff check shared gateway services tests bench
-	$(VENV)/bin/mypy shared gateway services
+	$(VENV)/bin/ruff check riskwatch shared gateway services tests bench
+	$(VENV)/bin/mypy riskwatch shared gateway services
 
 migrate: install
 	$(VENV)/bin/riskwatch migrate

@@ -1,26 +1,52 @@
-"""Which service owns which public path. Specific customer sub-resources come before the
-general ``/v1/customers`` prefix because three services share that root."""
+"""Which service owns a public path, decided on the raw path exactly as it will be forwarded.
+
+Routing on the decoded path and forwarding a path that is normalised later lets
+``/v1/imports/..%2Fevents/batch`` take the import body limit and land on
+``/v1/events/batch``. So a path is refused when decoding or normalising it could change
+which route it names: dot segments (plain or percent-encoded), encoded ``/`` or ``\\``,
+and a raw backslash. Anything else is forwarded byte for byte.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from urllib.parse import unquote
 
-ROUTES: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"^/v1/customers/[^/]+/(risk|scores)(/.*)?$"), "scoring"),
-    (re.compile(r"^/v1/customers/[^/]+/profile-history(/.*)?$"), "reviews"),
-    (re.compile(r"^/v1/(customers|events|webhooks|webhook-sources|imports)(/.*)?$"), "ingest"),
-    (re.compile(r"^/v1/(decisions|models|tiers|scoring)(/.*)?$"), "scoring"),
-    (re.compile(r"^/v1/(alerts|alert-rules|silences|receivers|playbooks|drills)(/.*)?$"),
-     "alerts"),
-    (re.compile(r"^/v1/(reviews|review-policies|reports|audit|queue)(/.*)?$"), "reviews"),
-]
+from shared.errors import InvalidPath
 
-# Paths whose bodies may be larger than the general limit (streamed CSV uploads).
-LARGE_BODY = re.compile(r"^/v1/(imports|models/train-from-file)(/.*)?$")
+_ENCODED_SEPARATOR = re.compile(r"%(2f|5c)", re.IGNORECASE)
 
 
-def service_for(path: str) -> str | None:
-    for pattern, service in ROUTES:
-        if pattern.match(path):
-            return service
-    return None
+class RouteTable:
+    """Ordered ``(pattern, service)`` pairs; the first match wins."""
+
+    def __init__(self, routes: Sequence[tuple[re.Pattern[str], str]]) -> None:
+        self.routes = list(routes)
+
+    def service_for(self, path: str) -> str | None:
+        for pattern, service in self.routes:
+            if pattern.match(path):
+                return service
+        return None
+
+
+def routable_path(raw_path: bytes) -> str:
+    """The raw request path, or InvalidPath when it could be read as another path."""
+    try:
+        path = raw_path.decode("ascii")
+    except UnicodeDecodeError:
+        raise InvalidPath("The path must be ASCII; percent-encode other characters.") from None
+    if "\\" in path or _ENCODED_SEPARATOR.search(path):
+        raise InvalidPath("Encoded '/' (%2F) and '\\' (raw or %5C) are not allowed in paths.")
+    if any(unquote(segment) in (".", "..") for segment in path.split("/")):
+        raise InvalidPath("Dot segments ('.' and '..', plain or encoded) are not allowed "
+                          "in paths.")
+    return path
+
+
+def raw_query(query_string: bytes) -> str:
+    try:
+        return query_string.decode("ascii")
+    except UnicodeDecodeError:
+        raise InvalidPath("The query must be ASCII; percent-encode other characters.") from None

@@ -40,6 +40,12 @@ class BadRequest(ProblemError):
     pass
 
 
+class InvalidPath(ProblemError):
+    """A path that could name another route once normalised (dot segments, encoded '/')."""
+
+    status, code, title = 400, "invalid-path", "Path not allowed"
+
+
 class Unauthorized(ProblemError):
     status, code, title = 401, "unauthorized", "Missing or invalid API key"
 

@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session
 
 from shared.auth import ensure_bootstrap_key
 from shared.db import Database
+from shared.docs import install_offline_docs
 from shared.errors import install_error_handlers
+from shared.limits import BodyLimitMiddleware
 from shared.migrate import is_at_head
 from shared.observability import Metrics, RequestContextMiddleware, configure_logging
 from shared.settings import get_settings
@@ -186,7 +188,8 @@ def create_service_app(
         app.state.db.dispose()
 
     app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan,
-                  openapi_tags=tags)
+                  openapi_tags=tags, docs_url=None, redoc_url=None)
+    install_offline_docs(app, title=title)
     app.state.service_name = name
     app.state.metrics = Metrics(name)
     install_error_handlers(app)
@@ -195,6 +198,7 @@ def create_service_app(
         _commit_in_route_thread(router)
         app.include_router(router)
     app.add_middleware(InputGuardMiddleware)
+    app.add_middleware(BodyLimitMiddleware, settings=settings)
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     _document_security(app)
     return app

@@ -11,6 +11,22 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'riskwatch.db'}"
 DEV_INTERNAL_SECRET = "dev-only-internal-secret-change-me"
+MIN_SECRET_BYTES = 32
+# Values that ship in examples and templates; compared case-insensitively, ignoring '-'/'_'.
+PLACEHOLDER_SECRETS = frozenset({
+    "changeme", "changeit", "secret", "password", "default", "example", "placeholder",
+    "replaceme", "todo", "xxx", "internalsecret", DEV_INTERNAL_SECRET.replace("-", ""),
+})
+
+
+def secret_problem(secret: str) -> str | None:
+    """Why ``secret`` cannot sign identities in production, or None if it can."""
+    folded = secret.strip().lower().replace("-", "").replace("_", "")
+    if folded in PLACEHOLDER_SECRETS or "changeme" in folded or "replaceme" in folded:
+        return "is a placeholder"
+    if len(secret.encode()) < MIN_SECRET_BYTES:
+        return f"is shorter than {MIN_SECRET_BYTES} bytes"
+    return None
 
 
 class Settings(BaseSettings):
@@ -18,8 +34,8 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="RISKWATCH_", extra="ignore")
 
-    env: str = Field("dev", description="dev, test or prod; only dev and test accept the "
-                     "built-in internal secret")
+    env: str = Field("dev", description="dev, test or prod; outside dev and test the "
+                     "internal secret must be at least 32 bytes and no placeholder")
     database_url: str = DEFAULT_SQLITE_URL
     # The gateway signs the caller's identity with this secret; services verify it.
     internal_secret: str = DEV_INTERNAL_SECRET
@@ -61,10 +77,18 @@ class Settings(BaseSettings):
     worker_batch_size: int = 50
 
     @model_validator(mode="after")
-    def _refuse_default_secrets_outside_dev(self) -> Settings:
-        if self.env not in ("dev", "test") and self.internal_secret == DEV_INTERNAL_SECRET:
+    def _refuse_weak_secrets_outside_dev(self) -> Settings:
+        if self.env in ("dev", "test"):
+            return self
+        if self.internal_secret == DEV_INTERNAL_SECRET:
             raise ValueError(
                 f"RISKWATCH_INTERNAL_SECRET must be set when RISKWATCH_ENV={self.env}")
+        problem = secret_problem(self.internal_secret)
+        if problem:
+            raise ValueError(
+                f"RISKWATCH_INTERNAL_SECRET {problem}; with RISKWATCH_ENV={self.env} it must "
+                f"be a random value of at least {MIN_SECRET_BYTES} bytes, e.g. "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`")
         return self
 
     def service_url(self, service: str) -> str:

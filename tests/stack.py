@@ -15,11 +15,12 @@ from pathlib import Path
 
 import httpx
 
+from riskwatch.processes import GATEWAY, SERVICE_NAMES, WORKERS
 from shared.auth import ensure_bootstrap_key
 from shared.db import Database
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVICES = ("ingest", "scoring", "alerts", "reviews")
+SERVICES = SERVICE_NAMES
 ADMIN_KEY = "rw_test_admin_key_0123456789abcdef"
 
 
@@ -58,9 +59,9 @@ class Stack:
 
     def start(self, name: str) -> None:
         if name.endswith("-worker"):
-            command = [sys.executable, "-m", "shared.cli", "worker", name.removesuffix("-worker")]
+            command = [sys.executable, "-m", "riskwatch", "worker", name.removesuffix("-worker")]
         else:
-            command = [sys.executable, "-m", "shared.cli", "serve", name,
+            command = [sys.executable, "-m", "riskwatch", "serve", name,
                        "--port", str(self.ports[name])]
         log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
         self.processes[name] = subprocess.Popen(command, env=self.env, cwd=ROOT, stdout=log,
@@ -69,8 +70,7 @@ class Stack:
             wait_for_http(f"http://127.0.0.1:{self.ports[name]}/healthz", self, name)
 
     def worker_names(self) -> list[str]:
-        return [f"{name}-worker" for name in SERVICES
-                if (ROOT / "services" / name / "worker.py").exists()]
+        return [worker.name for worker in WORKERS]
 
     def start_workers(self) -> None:
         for name in self.worker_names():
@@ -117,7 +117,7 @@ def start_stack(
     database_url: str, *, internal_secret: str, with_workers: bool = True,
     extra_env: dict[str, str] | None = None,
 ) -> Iterator[Stack]:
-    ports = {name: free_port() for name in (*SERVICES, "gateway")}
+    ports = {name: free_port() for name in (*SERVICES, GATEWAY.name)}
     env = dict(os.environ)
     env.update({
         "RISKWATCH_DATABASE_URL": database_url,
@@ -135,7 +135,7 @@ def start_stack(
     try:
         for name in SERVICES:
             stack.start(name)
-        stack.start("gateway")
+        stack.start(GATEWAY.name)
         if with_workers:
             stack.start_workers()
         yield stack

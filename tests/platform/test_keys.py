@@ -49,13 +49,13 @@ def test_bootstrap_key_is_idempotent(db: Database) -> None:
 def test_cli_creates_a_key_that_works_through_the_gateway(live: Stack, db: Database) -> None:
     env = {**os.environ, "RISKWATCH_DATABASE_URL": live.database_url}
     result = subprocess.run(
-        [sys.executable, "-m", "shared.cli", "keys", "create", "--name", "ops",
+        [sys.executable, "-m", "riskwatch", "keys", "create", "--name", "ops",
          "--scopes", "admin"], env=env, cwd=ROOT, capture_output=True, text=True, check=True)
     raw = next(line.split()[-1] for line in result.stdout.splitlines()
                if line.startswith("api key:"))
     response = httpx.get(f"{live.gateway}/v1/queue/depth", headers=live.headers(raw))
     assert response.status_code == 200
     bad = subprocess.run(
-        [sys.executable, "-m", "shared.cli", "keys", "create", "--name", "x",
+        [sys.executable, "-m", "riskwatch", "keys", "create", "--name", "x",
          "--scopes", "root"], env=env, cwd=ROOT, capture_output=True, text=True)
     assert bad.returncode == 2 and "unknown scopes: root" in bad.stderr

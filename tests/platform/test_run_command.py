@@ -24,7 +24,8 @@ def test_run_starts_everything_on_sqlite_and_stops_cleanly(tmp_path: Path) -> No
         **{f"RISKWATCH_{name.upper()}_PORT": str(port) for name, port in ports.items()},
     }
     env.pop("RISKWATCH_INTERNAL_SECRET", None)  # the runner makes one for its children
-    runner = subprocess.Popen([sys.executable, "-m", "shared.cli", "run"], env=env, cwd=ROOT,
+    runner = subprocess.Popen([sys.executable, "-m", "riskwatch", "run", "--state-dir",
+                               str(tmp_path / "state")], env=env, cwd=ROOT,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                               start_new_session=True)
     gateway = f"http://127.0.0.1:{ports['gateway']}"

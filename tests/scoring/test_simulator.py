@@ -74,7 +74,7 @@ def test_writes_csv_and_ndjson(tmp_path: Path) -> None:
 
 
 def test_riskwatch_simulate_command(tmp_path: Path, capsys: object) -> None:
-    from shared.cli import main
+    from riskwatch.cli import main
 
     assert main(["simulate", "--customers", "5", "--months", "3", "--seed", "2",
                  "--end", "2026-10-01", "--out", str(tmp_path), "--format", "csv"]) == 0

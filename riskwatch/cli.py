@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
-from collections.abc import Callable
+from pathlib import Path
 
+from pydantic import ValidationError
+
+from riskwatch.processes import API_APPS, COMMAND_PLUGINS, WORKERS, load, worker_for
 from shared.settings import get_settings
-
-SERVICES = ("ingest", "scoring", "alerts", "reviews")
-APPS = {
-    "gateway": "gateway.app:create_app",
-    **{name: f"services.{name}.app:create_app" for name in SERVICES},
-}
 
 
 def cmd_migrate(_args: argparse.Namespace) -> int:
@@ -74,22 +70,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = get_settings()
-    port = args.port or getattr(settings, f"{args.service}_port")
-    uvicorn.run(APPS[args.service], factory=True, host=args.host or settings.host, port=port,
+    app = API_APPS[args.service]
+    port = args.port or app.port(settings)
+    uvicorn.run(app.factory, factory=True, host=args.host or settings.host, port=port,
                 log_config=None, access_log=False, workers=args.workers)
     return 0
-
-
-def worker_factory(service: str) -> Callable[..., object] | None:
-    """A service's ``worker.build_worker`` if it has a worker, else None."""
-    try:
-        module = importlib.import_module(f"services.{service}.worker")
-    except ModuleNotFoundError as exc:
-        if exc.name == f"services.{service}.worker":
-            return None
-        raise
-    factory: Callable[..., object] = module.build_worker
-    return factory
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -99,12 +84,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     configure_logging(f"{args.service}-worker", settings.log_level)
-    factory = worker_factory(args.service)
-    if factory is None:
+    process = worker_for(args.service)
+    if process is None:
         print(f"service {args.service} has no worker", file=sys.stderr)
         return 2
     db = Database()
-    worker = factory(db)
+    worker = load(process.factory)(db)
     assert isinstance(worker, Worker)
     worker.install_signal_handlers()
     worker.run_forever()
@@ -113,9 +98,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from shared.runner import run_stack
+    from riskwatch.supervisor import run_stack
 
-    return run_stack(with_workers=not args.no_workers)
+    return run_stack(with_workers=not args.no_workers, max_restarts=args.max_restarts,
+                     restart_window=args.restart_window, state_dir=args.state_dir)
 
 
 def _redact(url: str) -> str:
@@ -144,18 +130,24 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.set_defaults(func=cmd_keys_revoke)
 
     serve = sub.add_parser("serve", help="serve one app over HTTP")
-    serve.add_argument("service", choices=sorted(APPS))
+    serve.add_argument("service", choices=sorted(API_APPS))
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=int, default=None)
     serve.add_argument("--workers", type=int, default=None, help="uvicorn worker processes")
     serve.set_defaults(func=cmd_serve)
 
     worker = sub.add_parser("worker", help="run a service's queue consumer")
-    worker.add_argument("service", choices=SERVICES)
+    worker.add_argument("service", choices=sorted(w.service for w in WORKERS))
     worker.set_defaults(func=cmd_worker)
 
     run = sub.add_parser("run", help="migrate and run gateway, services and workers")
     run.add_argument("--no-workers", action="store_true")
+    run.add_argument("--max-restarts", type=int, default=5,
+                     help="give up (exit 1) when one process needs more restarts than this "
+                          "within --restart-window seconds")
+    run.add_argument("--restart-window", type=float, default=60.0)
+    run.add_argument("--state-dir", type=Path, default=None,
+                     help="admin key, logs and processes.json (default: var/ in the checkout)")
     run.set_defaults(func=cmd_run)
 
     _add_plugin_commands(sub)
@@ -163,21 +155,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_plugin_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Commands a service contributes (e.g. scoring's ``simulate``) via ``cli.register``."""
-    for service in SERVICES:
-        try:
-            module = importlib.import_module(f"services.{service}.cli")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"services.{service}.cli":
-                continue
-            raise
-        module.register(sub)
+    """Commands a service contributes (e.g. scoring's ``simulate``), named in the registry."""
+    for register in COMMAND_PLUGINS:
+        load(register)(sub)
 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     args = build_parser().parse_args(argv)
-    result: int = args.func(args)
+    try:
+        result: int = args.func(args)
+    except ValidationError as exc:
+        # Refused settings (e.g. a placeholder secret in prod): say why, without a trace and
+        # without echoing the values (pydantic's message would print the secret).
+        for error in exc.errors():
+            print(f"riskwatch: configuration refused: {error['msg']}", file=sys.stderr)
+        return 2
     return result
 
 

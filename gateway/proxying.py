@@ -1,0 +1,64 @@
+"""Every ``/v1`` request: check the raw path, pick the service, authenticate, rate-limit,
+apply the body limit, then forward exactly the path that was routed."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from gateway.keys import KeyResolver
+from gateway.proxy import forward
+from gateway.ratelimit import RateLimiter
+from gateway.routing import RouteTable, raw_query, routable_path
+from shared.auth import Principal, identity_headers, raw_key_from_headers
+from shared.errors import NotFound, PayloadTooLarge, TooManyRequests, Unauthorized
+from shared.limits import body_limit_for
+from shared.observability import request_id_var
+from shared.settings import Settings
+
+# CRM callbacks cannot carry our API keys: the adapters verify their own token or signature.
+KEYLESS = re.compile(r"^/v1/webhooks/")
+router = APIRouter()
+
+
+@router.api_route("/v1/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                  include_in_schema=False)
+async def proxy(request: Request) -> Response:
+    settings: Settings = request.app.state.settings
+    path = routable_path(request.scope.get("raw_path") or request.url.path.encode())
+    routes: RouteTable = request.app.state.routes
+    service = routes.service_for(path)
+    if service is None:
+        raise NotFound(f"No riskwatch route for {path}.")
+    request.state.route_label = f"/v1 -> {service}"
+    principal = await _authenticate(request)
+    if principal is None and not KEYLESS.match(path):
+        raise Unauthorized("Send an API key as 'Authorization: Bearer <key>' or 'X-API-Key'.",
+                           headers={"WWW-Authenticate": "Bearer"})
+    limiter: RateLimiter = request.app.state.limiter
+    bucket = principal.key_id if principal else f"ip:{request.client and request.client.host}"
+    retry_after = limiter.check(bucket, principal.rate_limit_per_second if principal else None)
+    if retry_after:
+        raise TooManyRequests("This key's rate limit is exhausted.",
+                              headers={"Retry-After": str(retry_after)})
+    body_limit = body_limit_for(path, settings)
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > body_limit:
+        raise PayloadTooLarge(f"The body exceeds {body_limit} bytes.")
+    extra = identity_headers(principal, secret=settings.internal_secret) if principal else {}
+    extra["x-request-id"] = request_id_var.get() or ""
+    return await forward(request, client=request.app.state.client,
+                         base_url=request.app.state.upstreams[service], path=path,
+                         query=raw_query(request.scope.get("query_string", b"")),
+                         service=service, extra_headers=extra, body_limit=body_limit,
+                         internal_origins=request.app.state.internal_origins)
+
+
+async def _authenticate(request: Request) -> Principal | None:
+    raw_key = raw_key_from_headers(request.headers)
+    if not raw_key:
+        return None
+    resolver: KeyResolver = request.app.state.keys
+    return await resolver.resolve(raw_key)

@@ -1,0 +1,102 @@
+"""The one registry of riskwatch processes: every API app, worker and public route.
+
+`riskwatch run`, `riskwatch serve|worker`, the gateway's upstreams and routing, the tests'
+live stack and the benches all read this module, so adding a service is one edit here.
+Factories are named as ``"module:callable"`` strings and imported only when a process
+starts, so reading the registry imports no service.
+
+Schedulers have no process of their own: scoring's nightly rescore runs inside its worker
+(a database lock keeps it to one run with several replicas).
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from shared.settings import Settings
+
+
+@dataclass(frozen=True)
+class ApiApp:
+    """An HTTP process: uvicorn calls ``factory`` (``module:callable``) with no arguments."""
+
+    name: str
+    factory: str
+
+    def port(self, settings: Settings) -> int:
+        # Ports are settings (RISKWATCH_<NAME>_PORT) so compose, k8s and tests can move them.
+        port: int = getattr(settings, f"{self.name}_port")
+        return port
+
+    @property
+    def default_port(self) -> int:
+        default: int = Settings.model_fields[f"{self.name}_port"].default
+        return default
+
+
+@dataclass(frozen=True)
+class WorkerProcess:
+    """A queue consumer: ``factory(db)`` returns a ``shared.worker.Worker``."""
+
+    service: str
+    factory: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.service}-worker"
+
+
+@dataclass(frozen=True)
+class Route:
+    """Public paths (matched on the raw request path) owned by one service."""
+
+    pattern: re.Pattern[str]
+    service: str
+
+
+GATEWAY = ApiApp("gateway", "riskwatch.apps:create_gateway")
+SERVICES: tuple[ApiApp, ...] = (
+    ApiApp("ingest", "services.ingest.app:create_app"),
+    ApiApp("scoring", "services.scoring.app:create_app"),
+    ApiApp("alerts", "services.alerts.app:create_app"),
+    ApiApp("reviews", "services.reviews.app:create_app"),
+)
+WORKERS: tuple[WorkerProcess, ...] = (
+    WorkerProcess("scoring", "services.scoring.worker:build_worker"),
+)
+# ``register(subparsers)`` functions that add a service's own commands to `riskwatch`.
+COMMAND_PLUGINS: tuple[str, ...] = ("services.scoring.cli:register",)
+
+# Tried in order, first match wins: customer sub-resources come before the general
+# /v1/customers root because three services share that root.
+ROUTES: tuple[Route, ...] = tuple(Route(re.compile(pattern), service) for pattern, service in (
+    (r"^/v1/customers/[^/]+/(risk|scores)(/.*)?$", "scoring"),
+    (r"^/v1/customers/[^/]+/profile-history(/.*)?$", "reviews"),
+    (r"^/v1/(customers|events|webhooks|webhook-sources|imports)(/.*)?$", "ingest"),
+    (r"^/v1/(decisions|models|tiers|scoring)(/.*)?$", "scoring"),
+    (r"^/v1/(alerts|alert-rules|silences|receivers|playbooks|drills)(/.*)?$", "alerts"),
+    (r"^/v1/(reviews|review-policies|reports|audit|queue)(/.*)?$", "reviews"),
+))
+
+SERVICE_NAMES: tuple[str, ...] = tuple(app.name for app in SERVICES)
+API_APPS: dict[str, ApiApp] = {app.name: app for app in (GATEWAY, *SERVICES)}
+
+
+def worker_for(service: str) -> WorkerProcess | None:
+    return next((w for w in WORKERS if w.service == service), None)
+
+
+def upstreams(settings: Settings) -> dict[str, str]:
+    """Base URL of every service, as the gateway reaches it."""
+    return {name: settings.service_url(name) for name in SERVICE_NAMES}
+
+
+def load(factory: str) -> Callable[..., Any]:
+    """Import ``module:callable`` (at process start, never when the registry is read)."""
+    module_name, _, attribute = factory.partition(":")
+    loaded: Callable[..., Any] = getattr(importlib.import_module(module_name), attribute)
+    return loaded
