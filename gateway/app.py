@@ -20,6 +20,7 @@ from gateway.openapi import fetch_documents, merge_documents
 from gateway.proxy import forward, new_session
 from gateway.ratelimit import RateLimiter
 from gateway.routing import LARGE_BODY, service_for
+from shared.app import freeze_startup_objects
 from shared.auth import Principal, ensure_bootstrap_key, identity_headers, raw_key_from_headers
 from shared.db import Database
 from shared.errors import install_error_handlers, problem_response
@@ -29,7 +30,6 @@ from shared.observability import (
     configure_logging,
     request_id_var,
 )
-from shared.service import freeze_startup_objects
 from shared.settings import Settings, get_settings
 
 SERVICES = ("ingest", "scoring", "alerts", "reviews")

@@ -44,6 +44,12 @@ class Principal:
     def allows(self, scope: str) -> bool:
         return "admin" in self.scopes or scope in self.scopes
 
+    @property
+    def actor(self) -> str:
+        """The caller as the audit log names them: the key's name, and its id, which names
+        one key even when several share a name."""
+        return f"{self.name} ({self.key_id})"
+
 
 # --- keys -------------------------------------------------------------------------------
 
