@@ -21,12 +21,11 @@ from fastapi.testclient import TestClient
 from services.scoring.app import create_app
 from services.scoring.tiers.schemas import DEFAULT_STRATEGIES
 from shared.db import Database
-from tests.conftest import TEST_SECRET, auth_headers
+from tests.conftest import TEST_SECRET
+from tests.scoring.conftest import READ, WRITE
 from tests.scoring.factories import add_customer
 from tests.stack import Stack, free_port
 
-WRITE = auth_headers("risk:read", "models:write")
-READ = auth_headers("risk:read")
 CALLERS = 32
 
 
