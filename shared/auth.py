@@ -9,6 +9,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from fastapi import Request
@@ -32,6 +33,15 @@ SCOPES = (
 PRINCIPAL_HEADER = "x-riskwatch-principal"
 SIGNATURE_HEADER = "x-riskwatch-signature"
 IDENTITY_MAX_AGE_SECONDS = 300
+
+
+class KeyState(StrEnum):
+    ACTIVE = "active"
+    REVOKED = "revoked"
+
+
+def key_state(key: ApiKey) -> KeyState:
+    return KeyState.REVOKED if key.revoked_at is not None else KeyState.ACTIVE
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from services.scoring.decisions.schemas import CreditDecision, CreditRequest
+from services.scoring.decisions.schemas import CreditDecision, CreditRequest, Decision
 from services.scoring.scores.service import customer_exists, risk_view
+from services.scoring.tiers.schemas import Tier
 from shared import audit
 from shared.errors import NotFound
 from shared.models import utcnow
@@ -37,7 +38,7 @@ def decide(session: Session, *, request: CreditRequest, actor: str) -> CreditDec
     }
     reasons: list[str] = []
     if view is None:
-        decision = "refer"
+        decision = Decision.REFER
         reasons.append("No risk score yet for this customer; refer to a credit analyst.")
     else:
         risk, tiering, override = view.risk, view.tiering, view.tiering.override
@@ -56,39 +57,39 @@ def decide(session: Session, *, request: CreditRequest, actor: str) -> CreditDec
             reasons.append(f"Tier {override.tier} set by an analyst until "
                            f"{override.expires_at:%Y-%m-%d}: {override.reason}")
         if risk.in_default:
-            decision = "decline"
+            decision = Decision.DECLINE
             reasons.append("The customer is in default.")
         elif strategy.new_credit_blocked:
-            decision = "decline"
+            decision = Decision.DECLINE
             reasons.append(f"New credit is blocked for tier {tiering.tier}.")
         elif limit is None or risk.credit_currency is None:
-            decision = "refer"
+            decision = Decision.REFER
             reasons.append("The customer has no credit limit on record.")
         elif risk.credit_currency != request.currency:
-            decision = "refer"
+            decision = Decision.REFER
             reasons.append(f"The credit line is in {risk.credit_currency}, the request in "
                            f"{request.currency}; no currency conversion is assumed.")
         elif available is not None and amount > available:
-            decision = "refer"
+            decision = Decision.REFER
             reasons.append(f"{_fmt(amount, request.currency)} exceeds the available limit of "
                            f"{_fmt(available, request.currency)} (limit "
                            f"{_fmt(limit, request.currency)} × {strategy.credit_limit_factor:g}"
                            f" for tier {tiering.tier} − outstanding "
                            f"{_fmt(outstanding, request.currency)}).")
-        elif tiering.tier == "high":
-            decision = "refer"
+        elif tiering.tier == Tier.HIGH:
+            decision = Decision.REFER
             reasons.append(f"Tier high: credit needs approval by the "
                            f"{strategy.approval_level}.")
         else:
-            decision = "approve"
+            decision = Decision.APPROVE
             reasons.append(f"Within the available limit of "
                            f"{_fmt(available or Decimal(0), request.currency)} "
                            f"for tier {tiering.tier}.")
-        if decision != "approve":
+        if decision != Decision.APPROVE:
             reasons.extend(r["text"] for r in (risk.reasons or [])[:2])
     entry = audit.record(session, actor=actor, action="credit.decided",
                          subject_type="customer", subject_id=request.customer_id,
                          details={**{k: v for k, v in result.items() if k != "strategy"},
                                   "decision": decision, "reasons": reasons})
-    return CreditDecision(decision_id=entry.id, decision=decision,  # type: ignore[arg-type]
+    return CreditDecision(decision_id=entry.id, decision=decision,
                           reasons=reasons, **result)

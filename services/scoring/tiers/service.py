@@ -16,6 +16,7 @@ from services.scoring.tiers.schemas import (
     OverrideOut,
     Strategy,
     Thresholds,
+    Tier,
     TierConfigIn,
     TierConfigOut,
 )
@@ -31,10 +32,10 @@ class TierPolicy:
     thresholds: Thresholds
     strategies: dict[str, Strategy]
 
-    def tier_for(self, pd: float) -> str:
+    def tier_for(self, pd: float) -> Tier:
         if pd >= self.thresholds.high:
-            return "high"
-        return "medium" if pd >= self.thresholds.medium else "low"
+            return Tier.HIGH
+        return Tier.MEDIUM if pd >= self.thresholds.medium else Tier.LOW
 
 
 DEFAULT_POLICY = TierPolicy(version=0, thresholds=Thresholds(),
