@@ -69,7 +69,8 @@ def train_from_file(request: Request, file: UploadFile = File(...),
     cap = get_scoring_settings().max_training_upload_bytes
     raw = file.file.read(cap + 1)
     if len(raw) > cap:
-        raise BadRequest(f"CSV larger than {cap // (1024 * 1024)} MB.")
+        size = f"{cap // 2**20} MB" if cap >= 2**20 else f"{cap} bytes"
+        raise BadRequest(f"CSV larger than {size}.")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
