@@ -19,12 +19,12 @@ from gateway.keys import KeyResolver
 from gateway.proxy import new_session, origin_of
 from gateway.ratelimit import RateLimiter
 from gateway.routing import RouteTable
+from shared.app import freeze_startup_objects
 from shared.auth import ensure_bootstrap_key
 from shared.db import Database
 from shared.docs import install_offline_docs
 from shared.errors import install_error_handlers
 from shared.observability import Metrics, RequestContextMiddleware, configure_logging
-from shared.service import freeze_startup_objects
 from shared.settings import Settings
 
 

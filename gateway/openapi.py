@@ -8,7 +8,7 @@ from typing import Any
 
 import aiohttp
 
-from shared.service import PROBLEM_COMPONENT
+from shared.app import PROBLEM_COMPONENT
 
 SECURITY_SCHEMES = {
     "ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "X-API-Key",

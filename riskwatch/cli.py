@@ -42,13 +42,13 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
 
 
 def cmd_keys_list(_args: argparse.Namespace) -> int:
-    from shared.auth import list_keys
+    from shared.auth import key_state, list_keys
     from shared.db import Database
 
     db = Database()
     with db.transaction() as session:
         for key in list_keys(session):
-            state = "revoked" if key.revoked_at else "active"
+            state = key_state(key)
             print(f"{key.id}  {state:8} {key.name:24} {','.join(key.scopes)}")
     db.dispose()
     return 0

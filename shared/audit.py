@@ -82,6 +82,18 @@ class Appended:
     hash: str
 
 
+def entries(session: Session, *, after_id: int, limit: int, subject_id: str | None = None,
+            action: str | None = None) -> list[AuditEntry]:
+    """A page of entries in chain order, after ``after_id``, optionally of one subject or
+    one action."""
+    query = select(AuditEntry).where(AuditEntry.id > after_id)
+    if subject_id:
+        query = query.where(AuditEntry.subject_id == subject_id)
+    if action:
+        query = query.where(AuditEntry.action == action)
+    return list(session.scalars(query.order_by(AuditEntry.id).limit(limit)))
+
+
 @dataclass(frozen=True)
 class Verification:
     ok: bool

@@ -9,6 +9,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from fastapi import Request
@@ -34,6 +35,15 @@ SIGNATURE_HEADER = "x-riskwatch-signature"
 IDENTITY_MAX_AGE_SECONDS = 300
 
 
+class KeyState(StrEnum):
+    ACTIVE = "active"
+    REVOKED = "revoked"
+
+
+def key_state(key: ApiKey) -> KeyState:
+    return KeyState.REVOKED if key.revoked_at is not None else KeyState.ACTIVE
+
+
 @dataclass(frozen=True)
 class Principal:
     key_id: str
@@ -43,6 +53,12 @@ class Principal:
 
     def allows(self, scope: str) -> bool:
         return "admin" in self.scopes or scope in self.scopes
+
+    @property
+    def actor(self) -> str:
+        """The caller as the audit log names them: the key's name, and its id, which names
+        one key even when several share a name."""
+        return f"{self.name} ({self.key_id})"
 
 
 # --- keys -------------------------------------------------------------------------------

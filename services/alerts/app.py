@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from shared.service import create_service_app
+from shared.app import create_service_app
 
 
 def create_app(database_url: str | None = None) -> FastAPI:

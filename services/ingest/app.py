@@ -10,7 +10,7 @@ from services.ingest.imports.router import router as imports_router
 from services.ingest.settings import IngestSettings, get_ingest_settings
 from services.ingest.sources.router import router as sources_router
 from services.ingest.webhooks.router import router as webhooks_router
-from shared.service import create_service_app
+from shared.app import create_service_app
 
 TAGS = [
     {"name": "customers", "description": "Customer profiles (the background check)"},

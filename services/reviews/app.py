@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from services.reviews.audit.router import router as audit_router
 from services.reviews.queue.metrics import install_queue_metrics
 from services.reviews.queue.router import router as queue_router
-from shared.service import create_service_app
+from shared.app import create_service_app
 
 TAGS = [
     {"name": "audit", "description": "Tamper-evident audit log of risk decisions"},

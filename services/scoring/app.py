@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.scoring.decisions.router import router as decisions_router
+from services.scoring.jobs.router import router as jobs_router
 from services.scoring.models.router import router as models_router
-from services.scoring.models.router import scoring_router
 from services.scoring.scores.router import router as risk_router
 from services.scoring.tiers.router import router as tiers_router
-from shared.service import create_service_app
+from shared.app import create_service_app
 
 TAGS = [
     {"name": "risk", "description": "Current risk and score history per customer"},
@@ -24,7 +24,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
         name="scoring",
         title="riskwatch scoring",
         description="Default and churn risk, explained, tiered and used for credit decisions.",
-        routers=[risk_router, decisions_router, tiers_router, models_router, scoring_router],
+        routers=[risk_router, decisions_router, tiers_router, models_router, jobs_router],
         tags=TAGS,
         database_url=database_url,
     )

@@ -13,6 +13,7 @@ from services.scoring.jobs.service import Runner, create_scheduled_job, run_job
 from services.scoring.models.file_training import train_from_file
 from services.scoring.models.training import train_from_events
 from services.scoring.scores.service import rescore_customers
+from services.scoring.settings import get_scoring_settings
 from shared import queue
 from shared.db import Database
 from shared.topics import SCORING_JOB, SCORING_RESCORE
@@ -20,7 +21,6 @@ from shared.worker import Loop, Schedule, Worker
 
 RUNNERS: dict[str, Runner] = {"train": train_from_events, "train_file": train_from_file,
                               "rescore": run_rescore}
-NIGHTLY_HOUR_UTC = 2
 
 
 def rescore_batch(session: Session, items: Sequence[queue.ClaimedItem]) -> None:
@@ -56,5 +56,5 @@ def build_worker(db: Database) -> Worker:
                  poll_seconds=1.0),
         ],
         schedules=[Schedule(id="nightly-rescore", job=nightly_rescore,
-                            cron={"hour": NIGHTLY_HOUR_UTC})],
+                            cron={"hour": get_scoring_settings().nightly_rescore_hour_utc})],
     )

@@ -32,7 +32,8 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
             raise ValueError("naive datetime given where UTC is required")
         return value.astimezone(dt.UTC)
 
-    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect
+                             ) -> dt.datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:

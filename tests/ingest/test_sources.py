@@ -34,7 +34,7 @@ def test_source_set_at_runtime_signs_deliveries_and_stays_secret(
     created = client.put("/v1/webhook-sources/generic/crm", json={"secrets": [NEW_SECRET]},
                          headers=ADMIN)
     assert created.status_code == 201, created.text
-    assert created.json()["secret_count"] == 1 and created.json()["created_by"] == "ops"
+    assert created.json()["secret_count"] == 1 and created.json()["created_by"] == "ops (admin-key)"
     assert signed_post(client, "crm", NEW_SECRET, "m2") == 202
     listed = client.get("/v1/webhook-sources", headers=ADMIN)
     secret_part = NEW_SECRET.removeprefix("whsec_")

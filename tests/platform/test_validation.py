@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.testclient import TestClient
 
-from shared.service import create_service_app
+from shared.app import create_service_app
 from shared.spreadsheet import neutralise, neutralise_row
 from shared.validation import INT64_MAX, Offset, RowId, json_too_deep
 

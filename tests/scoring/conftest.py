@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import ItemsView, Iterator, Mapping
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,8 +19,28 @@ def client(db: Database, database_url: str) -> Iterator[TestClient]:
         yield test_client
 
 
-READ = auth_headers("risk:read")
-WRITE = auth_headers("risk:read", "models:write")
+class FreshIdentity(Mapping[str, str]):
+    """Caller headers signed when a request is sent: the signed identity expires after five
+    minutes, and the scoring tests run longer than that on a busy machine."""
+
+    def __init__(self, *scopes: str) -> None:
+        self.scopes = scopes
+
+    def items(self) -> ItemsView[str, str]:
+        return auth_headers(*self.scopes).items()
+
+    def __getitem__(self, name: str) -> str:
+        return auth_headers(*self.scopes)[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(auth_headers(*self.scopes))
+
+    def __len__(self) -> int:
+        return len(auth_headers(*self.scopes))
+
+
+READ = FreshIdentity("risk:read")
+WRITE = FreshIdentity("risk:read", "models:write")
 
 
 def drain(db: Database, rounds: int = 20) -> int:

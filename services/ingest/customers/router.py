@@ -6,7 +6,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.orm import Session
 
 from services.ingest.customers.schemas import (
     BackgroundCheck,
@@ -17,11 +16,12 @@ from services.ingest.customers.schemas import (
 )
 from services.ingest.customers.service import UpsertOutcome, background_check, upsert_customers
 from services.ingest.http import settings_of
-from services.ingest.idempotency.router import IDEMPOTENCY_PARAMETER, idempotent
+from services.ingest.idempotency.http import IDEMPOTENCY_PARAMETER, idempotent
 from services.ingest.idempotency.service import json_digest
+from shared.app import DatabaseDep
 from shared.auth import secured
+from shared.db import Database
 from shared.errors import PayloadTooLarge, field_error
-from shared.service import SessionDep
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 _STATUS = {"created": 201, "updated": 200, "unchanged": 200, "stale": 200}
@@ -48,13 +48,15 @@ def _result(outcome: UpsertOutcome) -> dict[str, Any]:
                     parameters=[IDEMPOTENCY_PARAMETER]),
 )
 def post_customer(profile: CustomerIn, request: Request,
-                  session: Session = SessionDep) -> JSONResponse:
-    def work() -> tuple[int, Any]:
-        outcome = upsert_customers(session, profiles=[profile])[0]
-        return _STATUS[outcome.status], _result(outcome)
+                  db: Database = DatabaseDep) -> JSONResponse:
+    request_hash = json_digest(
+        "POST", request.url.path, profile.model_dump(mode="json", exclude_unset=True))
+    with db.transaction() as session:
+        def work() -> tuple[int, Any]:
+            outcome = upsert_customers(session, profiles=[profile])[0]
+            return _STATUS[outcome.status], _result(outcome)
 
-    return idempotent(request, session, work=work, request_hash=json_digest(
-        "POST", request.url.path, profile.model_dump(mode="json", exclude_unset=True)))
+        return idempotent(request, session, work=work, request_hash=request_hash)
 
 
 @router.post(
@@ -72,20 +74,22 @@ def post_customer(profile: CustomerIn, request: Request,
                     parameters=[IDEMPOTENCY_PARAMETER]),
 )
 def post_customers_batch(batch: CustomerBatchIn, request: Request,
-                         session: Session = SessionDep) -> JSONResponse:
+                         db: Database = DatabaseDep) -> JSONResponse:
     limit = settings_of(request).max_batch_customers
     if len(batch.customers) > limit:
         raise PayloadTooLarge(f"The batch holds {len(batch.customers)} profiles; at most {limit}.",
                               errors=[field_error("customers", f"at most {limit} profiles")])
 
-    def work() -> tuple[int, Any]:
-        outcomes = upsert_customers(session, profiles=batch.customers)
-        counts = {s: sum(1 for o in outcomes if o.status == s)
-                  for s in ("created", "updated", "unchanged", "stale")}
-        return 200, {**counts, "results": [_result(o) for o in outcomes]}
+    request_hash = json_digest(
+        "POST", request.url.path, batch.model_dump(mode="json", exclude_unset=True))
+    with db.transaction() as session:
+        def work() -> tuple[int, Any]:
+            outcomes = upsert_customers(session, profiles=batch.customers)
+            counts = {s: sum(1 for o in outcomes if o.status == s)
+                      for s in ("created", "updated", "unchanged", "stale")}
+            return 200, {**counts, "results": [_result(o) for o in outcomes]}
 
-    return idempotent(request, session, work=work, request_hash=json_digest(
-        "POST", request.url.path, batch.model_dump(mode="json", exclude_unset=True)))
+        return idempotent(request, session, work=work, request_hash=request_hash)
 
 
 @router.get(
@@ -100,5 +104,6 @@ def post_customers_batch(batch: CustomerBatchIn, request: Request,
     response_model=BackgroundCheck,
     **secured("risk:read", extra_errors=(404,)),
 )
-def get_customer(customer_id: str, session: Session = SessionDep) -> BackgroundCheck:
-    return background_check(session, customer_id=customer_id)
+def get_customer(customer_id: str, db: Database = DatabaseDep) -> BackgroundCheck:
+    with db.transaction() as session:
+        return background_check(session, customer_id=customer_id)

@@ -24,7 +24,9 @@ from services.ingest.http import (
     raw_body,
 )
 from services.ingest.settings import IngestSettings
+from shared.app import DatabaseDep
 from shared.auth import secured
+from shared.db import Database
 from shared.errors import (
     BadRequest,
     PayloadTooLarge,
@@ -33,7 +35,6 @@ from shared.errors import (
     field_error,
     problem_response,
 )
-from shared.service import SessionDep
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 
@@ -129,7 +130,7 @@ def _binary_event(request: Request, body: bytes, media: str) -> dict[str, Any]:
         }}),
 )
 def post_event(request: Request, body: bytes = Depends(raw_body),
-               session: Session = SessionDep) -> JSONResponse:
+               db: Database = DatabaseDep) -> JSONResponse:
     media = media_type(request)
     if "ce-specversion" in request.headers:
         item = _binary_event(request, body, media)
@@ -143,7 +144,8 @@ def post_event(request: Request, body: bytes = Depends(raw_body),
         raise UnsupportedMediaType(
             f"Content type '{media or 'none'}' is not accepted: use "
             "application/cloudevents+json, application/json, or binary mode (ce-* headers).")
-    return single_event_response(session, item)
+    with db.transaction() as session:
+        return single_event_response(session, item)
 
 
 @router.post(
@@ -168,7 +170,7 @@ def post_event(request: Request, body: bytes = Depends(raw_body),
         }}),
 )
 def post_batch(request: Request, body: bytes = Depends(raw_body),
-               session: Session = SessionDep,
+               db: Database = DatabaseDep,
                settings: IngestSettings = Depends(ingest_settings)) -> JSONResponse:
     media = media_type(request)
     if media not in BATCH:
@@ -179,4 +181,5 @@ def post_batch(request: Request, body: bytes = Depends(raw_body),
     if not isinstance(items, list):
         raise BadRequest("A batch is a JSON array of events.",
                          errors=[field_error("body", "must be a JSON array")])
-    return batch_events_response(session, items, limit=settings.max_batch_events)
+    with db.transaction() as session:
+        return batch_events_response(session, items, limit=settings.max_batch_events)

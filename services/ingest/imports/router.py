@@ -8,16 +8,16 @@ from typing import Any
 from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 
 from services.ingest.http import media_type, settings_of
-from services.ingest.idempotency.router import IDEMPOTENCY_PARAMETER, idempotent
+from services.ingest.idempotency.http import IDEMPOTENCY_PARAMETER, idempotent
 from services.ingest.idempotency.service import HEADER, request_digest
 from services.ingest.imports.csvrows import CsvLimits
 from services.ingest.imports.service import ImportKind, import_csv
+from shared.app import DatabaseDep
 from shared.auth import secured
+from shared.db import Database
 from shared.errors import UnsupportedMediaType
-from shared.service import SessionDep
 
 router = APIRouter(prefix="/v1/imports", tags=["imports"])
 
@@ -69,7 +69,7 @@ def require_multipart(request: Request) -> None:
 )
 def post_import(kind: ImportKind, request: Request,
                 file: UploadFile = File(description="The CSV file"),
-                session: Session = SessionDep) -> JSONResponse:
+                db: Database = DatabaseDep) -> JSONResponse:
     settings = settings_of(request)
     raw = file.file
     digest = hashlib.sha256()
@@ -79,12 +79,14 @@ def post_import(kind: ImportKind, request: Request,
             digest.update(chunk)
         raw.seek(0)
 
-    def work() -> tuple[int, Any]:
-        report = import_csv(session, kind=kind, raw=raw, chunk_rows=settings.import_chunk_rows,
-                            max_reported=settings.max_reported_rejections,
-                            limits=CsvLimits(max_row_bytes=settings.import_max_row_bytes,
-                                             max_columns=settings.import_max_columns))
-        return 200, report.as_dict()
+    with db.transaction() as session:
+        def work() -> tuple[int, Any]:
+            report = import_csv(session, kind=kind, raw=raw,
+                                chunk_rows=settings.import_chunk_rows,
+                                max_reported=settings.max_reported_rejections,
+                                limits=CsvLimits(max_row_bytes=settings.import_max_row_bytes,
+                                                 max_columns=settings.import_max_columns))
+            return 200, report.as_dict()
 
-    return idempotent(request, session, work=work, request_hash=request_digest(
-        "POST", request.url.path, digest.hexdigest()))
+        return idempotent(request, session, work=work, request_hash=request_digest(
+            "POST", request.url.path, digest.hexdigest()))

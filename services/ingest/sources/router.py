@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy.orm import Session
 
 from services.ingest.http import ingest_settings
 from services.ingest.settings import IngestSettings
 from services.ingest.sources import service
 from services.ingest.sources.schemas import Adapter, SourceIn, SourceName, SourceOut
+from shared.app import DatabaseDep
 from shared.auth import current_principal, secured
-from shared.service import SessionDep
+from shared.db import Database
 
 router = APIRouter(prefix="/v1/webhook-sources", tags=["webhooks"])
 
@@ -33,11 +33,12 @@ router = APIRouter(prefix="/v1/webhook-sources", tags=["webhooks"])
     **secured("admin", extra_errors=(422,)),
 )
 def put_source(adapter: Adapter, name: SourceName, body: SourceIn, request: Request,
-               session: Session = SessionDep,
+               db: Database = DatabaseDep,
                settings: IngestSettings = Depends(ingest_settings)) -> JSONResponse:
-    out, created = service.put_source(session, settings, adapter=adapter, name=name,
-                                      secrets=body.secrets,
-                                      actor=current_principal(request).name)
+    with db.transaction() as session:
+        out, created = service.put_source(session, settings, adapter=adapter, name=name,
+                                          secrets=body.secrets,
+                                          actor=current_principal(request).actor)
     return JSONResponse(out.model_dump(mode="json"), status_code=201 if created else 200)
 
 
@@ -51,9 +52,10 @@ def put_source(adapter: Adapter, name: SourceName, body: SourceIn, request: Requ
     response_model=list[SourceOut],
     **secured("admin"),
 )
-def list_sources(session: Session = SessionDep,
+def list_sources(db: Database = DatabaseDep,
                  settings: IngestSettings = Depends(ingest_settings)) -> list[SourceOut]:
-    return service.list_sources(session, settings)
+    with db.transaction() as session:
+        return service.list_sources(session, settings)
 
 
 @router.delete(
@@ -66,7 +68,8 @@ def list_sources(session: Session = SessionDep,
     **secured("admin", extra_errors=(404,)),
 )
 def delete_source(adapter: Adapter, name: SourceName, request: Request,
-                  session: Session = SessionDep) -> Response:
-    service.delete_source(session, adapter=adapter, name=name,
-                          actor=current_principal(request).name)
+                  db: Database = DatabaseDep) -> Response:
+    with db.transaction() as session:
+        service.delete_source(session, adapter=adapter, name=name,
+                              actor=current_principal(request).actor)
     return Response(status_code=204)

@@ -10,7 +10,6 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.orm import Session
 
 from services.ingest.events.router import (
     CLOUDEVENT_EXAMPLE,
@@ -28,8 +27,9 @@ from services.ingest.http import (
 )
 from services.ingest.settings import IngestSettings
 from services.ingest.webhooks import salesforce, service
+from shared.app import DatabaseDep
+from shared.db import Database
 from shared.errors import UnsupportedMediaType, problem_responses
-from shared.service import SessionDep
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
@@ -56,20 +56,23 @@ router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
             "example": CLOUDEVENT_EXAMPLE}}}},
 )
 def post_generic(source: str, request: Request, body: bytes = Depends(raw_body),
-                 session: Session = SessionDep,
+                 db: Database = DatabaseDep,
                  settings: IngestSettings = Depends(ingest_settings)) -> JSONResponse:
-    msg_id = service.authenticate_generic(
-        session, settings, source=source, msg_id=request.headers.get("webhook-id"),
-        timestamp=request.headers.get("webhook-timestamp"),
-        signatures=request.headers.get("webhook-signature"), body=body)
-    if not is_json(media_type(request)):
-        raise UnsupportedMediaType("Send the CloudEvent or batch as JSON.")
-    payload = parse_json(body)
-    if not service.first_delivery(session, adapter=f"generic/{source}", delivery_id=msg_id):
-        return JSONResponse({"status": "duplicate", "webhook_id": msg_id}, status_code=200)
-    if isinstance(payload, list):
-        return batch_events_response(session, payload, limit=settings.max_batch_events)
-    return single_event_response(session, payload)
+    with db.transaction() as session:
+        msg_id = service.authenticate_generic(
+            session, settings, source=source, msg_id=request.headers.get("webhook-id"),
+            timestamp=request.headers.get("webhook-timestamp"),
+            signatures=request.headers.get("webhook-signature"), body=body)
+        if not is_json(media_type(request)):
+            raise UnsupportedMediaType("Send the CloudEvent or batch as JSON.")
+        payload = parse_json(body)
+        if not service.first_delivery(session, adapter=f"generic/{source}",
+                                      delivery_id=msg_id):
+            return JSONResponse({"status": "duplicate", "webhook_id": msg_id},
+                                status_code=200)
+        if isinstance(payload, list):
+            return batch_events_response(session, payload, limit=settings.max_batch_events)
+        return single_event_response(session, payload)
 
 
 @router.post(
@@ -88,9 +91,10 @@ def post_generic(source: str, request: Request, body: bytes = Depends(raw_body),
     responses=problem_responses(400, 401, 422),
     openapi_extra={"security": []},
 )
-def post_zoho(body: bytes = Depends(raw_body), session: Session = SessionDep,
+def post_zoho(body: bytes = Depends(raw_body), db: Database = DatabaseDep,
               settings: IngestSettings = Depends(ingest_settings)) -> dict[str, Any]:
-    return service.receive_zoho(session, settings, body=body, payload=parse_json(body))
+    with db.transaction() as session:
+        return service.receive_zoho(session, settings, body=body, payload=parse_json(body))
 
 
 async def salesforce_body(request: Request) -> bytes:
@@ -119,7 +123,8 @@ async def salesforce_body(request: Request) -> bytes:
         "text/xml": {"schema": {"type": "string"}}}}},
 )
 def post_salesforce(token: str | None = Query(None, description="The configured token"),
-                    body: bytes = Depends(salesforce_body), session: Session = SessionDep,
+                    body: bytes = Depends(salesforce_body), db: Database = DatabaseDep,
                     settings: IngestSettings = Depends(ingest_settings)) -> Response:
-    service.receive_salesforce(session, settings, token=token, body=body)
+    with db.transaction() as session:
+        service.receive_salesforce(session, settings, token=token, body=body)
     return Response(salesforce.ACK, media_type="text/xml")

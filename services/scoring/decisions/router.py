@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from sqlalchemy.orm import Session
 
-from services.scoring.common import actor_of
 from services.scoring.decisions import service
 from services.scoring.decisions.schemas import CreditDecision, CreditRequest
-from shared.auth import secured
-from shared.service import SessionDep
+from shared.app import DatabaseDep
+from shared.auth import current_principal, secured
+from shared.db import Database
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
 
@@ -23,5 +22,6 @@ router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
                          "Every decision is audited. Unknown customer: 404.",
              response_model=CreditDecision, **secured("risk:read", extra_errors=[404, 422]))
 def credit_decision(body: CreditRequest, request: Request,
-                    session: Session = SessionDep) -> CreditDecision:
-    return service.decide(session, request=body, actor=actor_of(request))
+                    db: Database = DatabaseDep) -> CreditDecision:
+    with db.transaction() as session:
+        return service.decide(session, request=body, actor=current_principal(request).actor)

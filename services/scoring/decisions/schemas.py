@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.scoring.tiers.schemas import Strategy
+
+
+class Decision(StrEnum):
+    """A credit decision's outcome."""
+
+    APPROVE = "approve"
+    REFER = "refer"
+    DECLINE = "decline"
 
 
 class CreditRequest(BaseModel):
@@ -22,7 +31,7 @@ class CreditRequest(BaseModel):
 
 class CreditDecision(BaseModel):
     decision_id: int = Field(description="the audit log entry that records this decision")
-    decision: Literal["approve", "refer", "decline"]
+    decision: Literal[Decision.APPROVE, Decision.REFER, Decision.DECLINE]
     reasons: list[str]
     customer_id: str
     amount: Decimal

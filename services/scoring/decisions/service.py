@@ -8,10 +8,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from services.scoring.decisions.schemas import CreditDecision, CreditRequest
-from services.scoring.scores.service import current_risk, customer_exists
-from services.scoring.tiers import repository as tier_repository
-from services.scoring.tiers.service import current_policy, effective_tier
+from services.scoring.decisions.schemas import CreditDecision, CreditRequest, Decision
+from services.scoring.scores.service import customer_exists, risk_view
+from services.scoring.tiers.schemas import Tier
 from shared import audit
 from shared.errors import NotFound
 from shared.models import utcnow
@@ -27,8 +26,8 @@ def _fmt(amount: Decimal, currency: str) -> str:
 
 def decide(session: Session, *, request: CreditRequest, actor: str) -> CreditDecision:
     now = utcnow()
-    risk = current_risk(session, request.customer_id)
-    if risk is None and not customer_exists(session, request.customer_id):
+    view = risk_view(session, request.customer_id, now=now, policy_max_age=_POLICY_TTL)
+    if view is None and not customer_exists(session, request.customer_id):
         raise NotFound(f"No customer {request.customer_id!r}.")
     amount = request.amount.quantize(CENT)
     result: dict[str, Any] = {
@@ -38,21 +37,18 @@ def decide(session: Session, *, request: CreditRequest, actor: str) -> CreditDec
         "strategy": None, "model_version": None, "scored_at": None, "decided_at": now,
     }
     reasons: list[str] = []
-    if risk is None:
-        decision = "refer"
+    if view is None:
+        decision = Decision.REFER
         reasons.append("No risk score yet for this customer; refer to a credit analyst.")
     else:
-        override = tier_repository.overrides_in_force(
-            session, [request.customer_id], now).get(request.customer_id)
-        tiering = effective_tier(current_policy(session, max_age=_POLICY_TTL),
-                                 risk.pd_default, override)
-        strategy = tiering["strategy"]
+        risk, tiering, override = view.risk, view.tiering, view.tiering.override
+        strategy = tiering.strategy
         limit = None if risk.credit_limit is None else Decimal(risk.credit_limit)
         outstanding = Decimal(risk.outstanding_balance or 0).quantize(CENT)
         available = (None if limit is None else
                      max(limit * Decimal(str(strategy.credit_limit_factor)) - outstanding,
                          Decimal(0)).quantize(CENT))
-        result.update(tier=tiering["tier"], model_tier=tiering["model_tier"],
+        result.update(tier=tiering.tier, model_tier=tiering.model_tier,
                       pd=risk.pd_default, points=risk.points, credit_limit=limit,
                       outstanding_balance=outstanding, available_limit=available,
                       approval_level=strategy.approval_level, strategy=strategy,
@@ -61,39 +57,39 @@ def decide(session: Session, *, request: CreditRequest, actor: str) -> CreditDec
             reasons.append(f"Tier {override.tier} set by an analyst until "
                            f"{override.expires_at:%Y-%m-%d}: {override.reason}")
         if risk.in_default:
-            decision = "decline"
+            decision = Decision.DECLINE
             reasons.append("The customer is in default.")
         elif strategy.new_credit_blocked:
-            decision = "decline"
-            reasons.append(f"New credit is blocked for tier {tiering['tier']}.")
+            decision = Decision.DECLINE
+            reasons.append(f"New credit is blocked for tier {tiering.tier}.")
         elif limit is None or risk.credit_currency is None:
-            decision = "refer"
+            decision = Decision.REFER
             reasons.append("The customer has no credit limit on record.")
         elif risk.credit_currency != request.currency:
-            decision = "refer"
+            decision = Decision.REFER
             reasons.append(f"The credit line is in {risk.credit_currency}, the request in "
                            f"{request.currency}; no currency conversion is assumed.")
         elif available is not None and amount > available:
-            decision = "refer"
+            decision = Decision.REFER
             reasons.append(f"{_fmt(amount, request.currency)} exceeds the available limit of "
                            f"{_fmt(available, request.currency)} (limit "
                            f"{_fmt(limit, request.currency)} × {strategy.credit_limit_factor:g}"
-                           f" for tier {tiering['tier']} − outstanding "
+                           f" for tier {tiering.tier} − outstanding "
                            f"{_fmt(outstanding, request.currency)}).")
-        elif tiering["tier"] == "high":
-            decision = "refer"
+        elif tiering.tier == Tier.HIGH:
+            decision = Decision.REFER
             reasons.append(f"Tier high: credit needs approval by the "
                            f"{strategy.approval_level}.")
         else:
-            decision = "approve"
+            decision = Decision.APPROVE
             reasons.append(f"Within the available limit of "
                            f"{_fmt(available or Decimal(0), request.currency)} "
-                           f"for tier {tiering['tier']}.")
-        if decision != "approve":
+                           f"for tier {tiering.tier}.")
+        if decision != Decision.APPROVE:
             reasons.extend(r["text"] for r in (risk.reasons or [])[:2])
     entry = audit.record(session, actor=actor, action="credit.decided",
                          subject_type="customer", subject_id=request.customer_id,
                          details={**{k: v for k, v in result.items() if k != "strategy"},
                                   "decision": decision, "reasons": reasons})
-    return CreditDecision(decision_id=entry.id, decision=decision,  # type: ignore[arg-type]
+    return CreditDecision(decision_id=entry.id, decision=decision,
                           reasons=reasons, **result)

@@ -12,12 +12,11 @@ from services.scoring.features.service import FeatureFrame, features_for, featur
 from services.scoring.jobs.service import Progress
 from services.scoring.scores import engine
 from services.scoring.scores.service import score_frame
+from services.scoring.settings import get_scoring_settings
 from services.scoring.tiers.service import TierPolicy, current_policy
 from shared.db import Database
 from shared.models import Customer, utcnow
 from shared.models.scoring import CustomerRisk, ScoringJob
-
-BATCH = 2000
 
 
 def selected_ids(db: Database, flt: dict[str, Any]) -> list[str] | None:
@@ -63,7 +62,7 @@ def _rescore_all(db: Database, *, batch: int, trigger: str, total: int, progress
 def run_rescore(db: Database, job: ScoringJob, progress: Progress) -> dict[str, Any]:
     flt = dict(job.request.get("filter") or {})
     trigger = str(job.request.get("trigger") or "rescore")[:50]
-    batch = int(job.request.get("batch_size") or BATCH)
+    batch = int(job.request.get("batch_size") or get_scoring_settings().rescore_batch_size)
     ids = selected_ids(db, flt)
     with db.transaction() as session:
         total = len(ids) if ids is not None else int(

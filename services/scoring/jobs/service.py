@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.scoring.jobs import repository
+from services.scoring.jobs.schemas import FINISHED, JobStatus
 from shared import queue
 from shared.db import Database
 from shared.errors import NotFound
@@ -30,7 +31,7 @@ class JobInputError(Exception):
 
 def create_job(session: Session, *, kind: str, request: dict[str, Any], actor: str,
                input_text: str | None = None, schedule_key: str | None = None) -> ScoringJob:
-    job = ScoringJob(kind=kind, status="queued", stage="queued", progress=0.0,
+    job = ScoringJob(kind=kind, status=JobStatus.QUEUED, stage="queued", progress=0.0,
                      request=request, input_text=input_text, created_by=actor,
                      schedule_key=schedule_key, created_at=utcnow())
     session.add(job)
@@ -90,30 +91,30 @@ def run_job(db: Database, job_id: int, item_id: int | None, runners: dict[str, R
     (its work item goes to the dead letters)."""
     with db.transaction() as session:
         job = repository.get(session, job_id)
-        if job is None or job.status in ("succeeded", "failed"):
+        if job is None or job.status in FINISHED:
             return  # already done (a redelivered item)
-        repository.update_job(session, job_id, status="running", stage="starting",
+        repository.update_job(session, job_id, status=JobStatus.RUNNING, stage="starting",
                               started_at=utcnow(), error=None)
     progress = Progress(db, job_id, item_id)
     try:
         result = runners[job.kind](db, job, progress)
     except JobInputError as exc:
         with db.transaction() as session:
-            repository.update_job(session, job_id, status="failed", stage="failed",
+            repository.update_job(session, job_id, status=JobStatus.FAILED, stage="failed",
                                   error=str(exc), finished_at=utcnow())
         return
     except Exception as exc:
         error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         with db.transaction() as session:
             if final_attempt:
-                repository.update_job(session, job_id, status="failed",
+                repository.update_job(session, job_id, status=JobStatus.FAILED,
                                       stage="failed after its last attempt",
                                       error=error[:4000], finished_at=utcnow())
             else:
-                repository.update_job(session, job_id, status="retrying", stage="will retry",
-                                      error=error[:4000])
+                repository.update_job(session, job_id, status=JobStatus.RETRYING,
+                                      stage="will retry", error=error[:4000])
         raise
     with db.transaction() as session:
-        repository.update_job(session, job_id, status="succeeded", stage="done", progress=1.0,
-                              result=result, model_id=result.get("model_id"),
+        repository.update_job(session, job_id, status=JobStatus.SUCCEEDED, stage="done",
+                              progress=1.0, result=result, model_id=result.get("model_id"),
                               finished_at=utcnow())

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 Target = Literal["default", "churn"]
+
+
+class ModelStatus(StrEnum):
+    """A model's place in the registry: trained and waiting, the one that scores its target,
+    scoring in shadow beside it, or kept only for the record and rollback."""
+
+    CANDIDATE = "candidate"
+    CHAMPION = "champion"
+    CHALLENGER = "challenger"
+    RETIRED = "retired"
 
 
 class TrainRequest(BaseModel):
@@ -30,28 +41,12 @@ class TrainRequest(BaseModel):
     name: str | None = Field(None, max_length=200)
 
 
-class JobOut(BaseModel):
-    id: int
-    kind: str
-    status: str = Field(description="queued, running, retrying, succeeded or failed")
-    stage: str
-    progress: float
-    request: dict[str, Any]
-    result: dict[str, Any] | None
-    error: str | None
-    model_id: int | None
-    created_by: str
-    created_at: dt.datetime
-    started_at: dt.datetime | None
-    finished_at: dt.datetime | None
-
-
 class ModelSummary(BaseModel):
     id: int
     name: str
     target: str
     source: str
-    status: str
+    status: ModelStatus
     feature_set: str
     feature_set_version: int
     created_by: str
@@ -69,21 +64,42 @@ class ModelOut(ModelSummary):
 
 
 class StatusChange(BaseModel):
-    status: Literal["challenger", "retired"]
+    status: Literal[ModelStatus.CHALLENGER, ModelStatus.RETIRED]
 
 
 class RollbackRequest(BaseModel):
     target: Target
 
 
-class RescoreFilter(BaseModel):
-    customer_ids: list[str] | None = Field(None, max_length=100_000)
-    industry: str | None = None
-    tiers: list[Literal["low", "medium", "high"]] | None = None
+class Promotion(BaseModel):
+    model_id: int
+    target: Target
+    previous_model_id: int | None = Field(description="the champion it replaced, now retired")
+    rescore_job_id: int = Field(description="the job rescoring everyone with the new champion")
 
 
-class RescoreRequest(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"filter": {"tiers": ["high"]}},
-                                                              {"filter": {}}]})
+class Rollback(BaseModel):
+    target: Target
+    model_id: int | None = Field(description="the champion again; null: the built-in "
+                                             "scorecard scores")
+    retired_model_id: int | None
+    rescore_job_id: int
 
-    filter: RescoreFilter = Field(default_factory=RescoreFilter)
+
+class PsiCheck(BaseModel):
+    psi: float | None = Field(description="population stability index; null without a "
+                                          "training reference")
+    verdict: str = Field(description="stable, watch, act, or no reference")
+    missing_share: float | None = None
+    reference_missing_share: float | None = None
+
+
+class DriftReport(BaseModel):
+    model_id: int
+    target: Target
+    customers: int = Field(description="customers whose current scores were compared")
+    score: PsiCheck
+    features: dict[str, PsiCheck]
+    verdict: str = Field(description="the score's PSI verdict")
+    worst_feature_psi: float
+    thresholds: dict[str, str]

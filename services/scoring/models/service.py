@@ -14,6 +14,7 @@ from services.scoring.features.definitions import FEATURE_INDEX
 from services.scoring.features.service import FeatureFrame
 from services.scoring.jobs.service import create_job
 from services.scoring.models import metrics
+from services.scoring.models.schemas import DriftReport, ModelStatus, Promotion, Rollback
 from services.scoring.scores.engine import scorer_for_model
 from shared import audit
 from shared.errors import Conflict, NotFound
@@ -45,11 +46,11 @@ def _rescore_everyone(session: Session, actor: str, reason: str) -> int:
                       actor=actor).id
 
 
-def promote(session: Session, *, model_id: int, actor: str) -> dict[str, Any]:
+def promote(session: Session, *, model_id: int, actor: str) -> Promotion:
     """Make a model its target's champion; the previous champion retires (and is
     remembered for rollback). Everyone is rescored with the new champion."""
     model = get_model(session, model_id)
-    if model.status == "champion":
+    if model.status == ModelStatus.CHAMPION:
         raise Conflict(f"Model {model_id} is already the {model.target} champion.")
     now = utcnow()
     champion = session.get(ModelChampion, model.target, with_for_update=True)
@@ -61,21 +62,21 @@ def promote(session: Session, *, model_id: int, actor: str) -> dict[str, Any]:
         previous_id = champion.model_id
         previous = session.get(RiskModel, previous_id)
         if previous is not None:
-            previous.status, previous.retired_at = "retired", now
+            previous.status, previous.retired_at = ModelStatus.RETIRED, now
         champion.previous_model_id = previous_id
         champion.model_id, champion.promoted_at, champion.promoted_by = model.id, now, actor
-    model.status, model.promoted_at, model.retired_at = "champion", now, None
+    model.status, model.promoted_at, model.retired_at = ModelStatus.CHAMPION, now, None
     session.flush()
     audit.record(session, actor=actor, action="model.promoted", subject_type="risk_model",
                  subject_id=str(model.id),
                  details={"target": model.target, "previous_model_id": previous_id,
                           "auc": (model.report.get("metrics") or {}).get("auc")})
     job_id = _rescore_everyone(session, actor, f"model {model.id} promoted")
-    return {"model_id": model.id, "target": model.target, "previous_model_id": previous_id,
-            "rescore_job_id": job_id}
+    return Promotion(model_id=model.id, target=model.target,  # type: ignore[arg-type]
+                     previous_model_id=previous_id, rescore_job_id=job_id)
 
 
-def rollback(session: Session, *, target: str, actor: str) -> dict[str, Any]:
+def rollback(session: Session, *, target: str, actor: str) -> Rollback:
     """Back to the previous champion (or to the built-in scorecard if there was none)."""
     champion = session.get(ModelChampion, target, with_for_update=True)
     if champion is None:
@@ -83,13 +84,13 @@ def rollback(session: Session, *, target: str, actor: str) -> dict[str, Any]:
     now = utcnow()
     current = session.get(RiskModel, champion.model_id)
     if current is not None:
-        current.status, current.retired_at = "retired", now
+        current.status, current.retired_at = ModelStatus.RETIRED, now
     restored = champion.previous_model_id
     if restored is None:
         session.delete(champion)
     else:
         model = get_model(session, restored)
-        model.status, model.promoted_at, model.retired_at = "champion", now, None
+        model.status, model.promoted_at, model.retired_at = ModelStatus.CHAMPION, now, None
         champion.model_id, champion.previous_model_id = restored, None
         champion.promoted_at, champion.promoted_by = now, actor
     session.flush()
@@ -99,18 +100,18 @@ def rollback(session: Session, *, target: str, actor: str) -> dict[str, Any]:
                  details={"target": target, "from_model_id": current.id if current else None,
                           "to_model_id": restored})
     job_id = _rescore_everyone(session, actor, f"{target} rollback")
-    return {"target": target, "model_id": restored,
-            "retired_model_id": current.id if current else None, "rescore_job_id": job_id}
+    return Rollback(target=target, model_id=restored,  # type: ignore[arg-type]
+                    retired_model_id=current.id if current else None, rescore_job_id=job_id)
 
 
 def set_status(session: Session, *, model_id: int, status: str, actor: str) -> RiskModel:
     """challenger (score in shadow beside the champion) or retired."""
     model = get_model(session, model_id)
-    if model.status == "champion":
+    if model.status == ModelStatus.CHAMPION:
         raise Conflict("The champion cannot change status; promote another model or roll "
                        "back instead.")
     model.status = status
-    model.retired_at = utcnow() if status == "retired" else None
+    model.retired_at = utcnow() if status == ModelStatus.RETIRED else None
     session.flush()
     audit.record(session, actor=actor, action=f"model.{status}", subject_type="risk_model",
                  subject_id=str(model.id), details={"target": model.target})
@@ -134,7 +135,7 @@ def _current_frame(session: Session) -> FeatureFrame:
                         active=~empty, in_default=empty, churned=empty)
 
 
-def drift(session: Session, *, model_id: int) -> dict[str, Any]:
+def drift(session: Session, *, model_id: int) -> DriftReport:
     model = get_model(session, model_id)
     reference = model.reference or {}
     frame = _current_frame(session)
@@ -158,8 +159,9 @@ def drift(session: Session, *, model_id: int) -> dict[str, Any]:
     score = one(reference.get("score", {}), pd)
     worst = max((f["psi"] for f in features.values() if f["psi"] is not None and
                  not math.isnan(f["psi"])), default=0.0)
-    return {"model_id": model.id, "target": model.target, "customers": len(frame),
-            "score": score, "features": features,
-            "verdict": metrics.psi_verdict(max(score["psi"] or 0.0, 0.0)),
-            "worst_feature_psi": round(worst, 6),
-            "thresholds": {"stable": "< 0.1", "watch": "0.1 - 0.25", "act": "> 0.25"}}
+    return DriftReport.model_validate({
+        "model_id": model.id, "target": model.target, "customers": len(frame),
+        "score": score, "features": features,
+        "verdict": metrics.psi_verdict(max(score["psi"] or 0.0, 0.0)),
+        "worst_feature_psi": round(worst, 6),
+        "thresholds": {"stable": "< 0.1", "watch": "0.1 - 0.25", "act": "> 0.25"}})

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
 from services.scoring.tiers.schemas import Strategy
+
+if TYPE_CHECKING:
+    from services.scoring.scores.service import RiskView
 
 
 class Reason(BaseModel):
@@ -49,6 +52,25 @@ class RiskOut(BaseModel):
     scored_at: dt.datetime
     trigger: str
     features: dict[str, Any] | None = Field(None, description="with ?include=features")
+
+    @classmethod
+    def of(cls, view: RiskView, *, include_features: bool = False) -> RiskOut:
+        risk, tiering, override = view.risk, view.tiering, view.tiering.override
+        return cls(
+            customer_id=risk.customer_id, pd_default=risk.pd_default, pd_churn=risk.pd_churn,
+            points=risk.points, tier=tiering.tier, model_tier=tiering.model_tier,
+            override=None if override is None else TierOverrideInForce(
+                tier=override.tier, reason=override.reason, expires_at=override.expires_at,
+                created_by=override.created_by),
+            strategy=tiering.strategy, reasons=risk.reasons,
+            churn_reasons=risk.churn_reasons,
+            model_version=risk.model_version, churn_model_version=risk.churn_model_version,
+            feature_set=risk.feature_set, feature_set_version=risk.feature_set_version,
+            tier_config_version=tiering.tier_config_version,
+            outstanding_balance=risk.outstanding_balance, overdue_amount=risk.overdue_amount,
+            credit_limit=risk.credit_limit, credit_currency=risk.credit_currency,
+            scored_at=risk.scored_at, trigger=risk.trigger,
+            features=risk.features if include_features else None)
 
 
 class ScoreOut(BaseModel):

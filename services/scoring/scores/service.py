@@ -20,7 +20,13 @@ from sqlalchemy.orm import Session
 from services.scoring.features.service import FeatureFrame, features_for, features_page
 from services.scoring.scores import engine, repository
 from services.scoring.scores.points import points_array
-from services.scoring.tiers.service import TierPolicy, current_policy
+from services.scoring.tiers import repository as tier_repository
+from services.scoring.tiers.service import (
+    TierInForce,
+    TierPolicy,
+    current_policy,
+    tier_in_force,
+)
 from shared import queue
 from shared.db import Lock, xact_lock
 from shared.models import Customer, utcnow
@@ -201,6 +207,28 @@ def customer_exists(session: Session, customer_id: str) -> bool:
 
 def current_risk(session: Session, customer_id: str) -> CustomerRisk | None:
     return session.get(CustomerRisk, customer_id)
+
+
+@dataclass(frozen=True)
+class RiskView:
+    """A customer's stored current risk with the tier in force: the one view the risk API
+    and credit decisions both answer from."""
+
+    risk: CustomerRisk
+    tiering: TierInForce
+
+
+def risk_view(session: Session, customer_id: str, *, now: dt.datetime | None = None,
+              policy_max_age: float = 0.0) -> RiskView | None:
+    """None while the customer has no score (unknown, or not scored yet). ``policy_max_age``
+    lets a hot path reuse a tier policy read that many seconds ago (see current_policy)."""
+    risk = current_risk(session, customer_id)
+    if risk is None:
+        return None
+    override = tier_repository.overrides_in_force(
+        session, [customer_id], now or utcnow()).get(customer_id)
+    policy = current_policy(session, max_age=policy_max_age)
+    return RiskView(risk=risk, tiering=tier_in_force(policy, risk.pd_default, override))
 
 
 def score_history(session: Session, *, customer_id: str, target: str | None, shadow: bool,

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
-from sqlalchemy.orm import Session
 
-from services.scoring.common import actor_of
 from services.scoring.tiers import service
 from services.scoring.tiers.schemas import OverrideIn, OverrideOut, TierConfigIn, TierConfigOut
-from shared.auth import secured
-from shared.service import SessionDep
+from shared.app import DatabaseDep
+from shared.auth import current_principal, secured
+from shared.db import Database
 
 router = APIRouter(prefix="/v1/tiers", tags=["tiers"])
 
@@ -18,8 +17,9 @@ router = APIRouter(prefix="/v1/tiers", tags=["tiers"])
             description="PD thresholds (low below `medium`, high from `high`) and each tier's "
                         "strategy. Version 0 is the built-in default (2 % / 10 %).",
             response_model=TierConfigOut, **secured("risk:read"))
-def get_tiers(session: Session = SessionDep) -> TierConfigOut:
-    return service.get_config(session)
+def get_tiers(db: Database = DatabaseDep) -> TierConfigOut:
+    with db.transaction() as session:
+        return service.get_config(session)
 
 
 @router.put("", operation_id="tiers-put", summary="Set tier thresholds and strategies",
@@ -27,16 +27,18 @@ def get_tiers(session: Session = SessionDep) -> TierConfigOut:
                         "the version it was tiered with). Audited.",
             response_model=TierConfigOut, **secured("models:write", extra_errors=[422]))
 def put_tiers(body: TierConfigIn, request: Request,
-              session: Session = SessionDep) -> TierConfigOut:
-    return service.put_config(session, config=body, actor=actor_of(request))
+              db: Database = DatabaseDep) -> TierConfigOut:
+    with db.transaction() as session:
+        return service.put_config(session, config=body, actor=current_principal(request).actor)
 
 
 @router.get("/versions", operation_id="tiers-versions", summary="Tier configuration history",
             description="Every version, newest first, ending with the built-in defaults.",
             response_model=list[TierConfigOut], **secured("risk:read"))
-def tier_versions(session: Session = SessionDep, limit: int = Query(50, ge=1, le=500),
+def tier_versions(db: Database = DatabaseDep, limit: int = Query(50, ge=1, le=500),
                   offset: int = Query(0, ge=0)) -> list[TierConfigOut]:
-    return service.history(session, limit=limit, offset=offset)
+    with db.transaction() as session:
+        return service.history(session, limit=limit, offset=offset)
 
 
 @router.put("/overrides/{customer_id}", operation_id="tiers-override-set",
@@ -47,22 +49,26 @@ def tier_versions(session: Session = SessionDep, limit: int = Query(50, ge=1, le
             response_model=OverrideOut, status_code=201,
             **secured("models:write", extra_errors=[404, 422]))
 def set_override(customer_id: str, body: OverrideIn, request: Request,
-                 session: Session = SessionDep) -> OverrideOut:
-    return service.set_override(session, customer_id=customer_id, override=body,
-                                actor=actor_of(request))
+                 db: Database = DatabaseDep) -> OverrideOut:
+    with db.transaction() as session:
+        return service.set_override(session, customer_id=customer_id, override=body,
+                                    actor=current_principal(request).actor)
 
 
 @router.get("/overrides/{customer_id}", operation_id="tiers-override-list",
             summary="A customer's tier overrides", description="All overrides, newest first, "
             "each with whether it is in force now.",
             response_model=list[OverrideOut], **secured("risk:read"))
-def list_overrides(customer_id: str, session: Session = SessionDep) -> list[OverrideOut]:
-    return service.list_overrides(session, customer_id=customer_id)
+def list_overrides(customer_id: str, db: Database = DatabaseDep) -> list[OverrideOut]:
+    with db.transaction() as session:
+        return service.list_overrides(session, customer_id=customer_id)
 
 
 @router.delete("/overrides/{customer_id}", operation_id="tiers-override-lift",
                summary="Lift a customer's tier override",
                description="Back to the model's tier. Audited.", status_code=204,
                **secured("models:write", extra_errors=[404]))
-def lift_override(customer_id: str, request: Request, session: Session = SessionDep) -> None:
-    service.lift_overrides(session, customer_id=customer_id, actor=actor_of(request))
+def lift_override(customer_id: str, request: Request, db: Database = DatabaseDep) -> None:
+    with db.transaction() as session:
+        service.lift_overrides(session, customer_id=customer_id,
+                               actor=current_principal(request).actor)

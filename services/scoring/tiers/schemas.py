@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-TierName = Literal["low", "medium", "high"]
-TIERS: tuple[TierName, ...] = ("low", "medium", "high")
+
+class Tier(StrEnum):
+    """Risk tiers, from the lowest PD up."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+# Fields take the members as a Literal, so the OpenAPI document keeps listing the values inline.
+TierName = Literal[Tier.LOW, Tier.MEDIUM, Tier.HIGH]
+TIERS: tuple[Tier, ...] = tuple(Tier)
 
 
 class Thresholds(BaseModel):

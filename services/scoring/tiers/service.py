@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -17,6 +16,7 @@ from services.scoring.tiers.schemas import (
     OverrideOut,
     Strategy,
     Thresholds,
+    Tier,
     TierConfigIn,
     TierConfigOut,
 )
@@ -32,10 +32,10 @@ class TierPolicy:
     thresholds: Thresholds
     strategies: dict[str, Strategy]
 
-    def tier_for(self, pd: float) -> str:
+    def tier_for(self, pd: float) -> Tier:
         if pd >= self.thresholds.high:
-            return "high"
-        return "medium" if pd >= self.thresholds.medium else "low"
+            return Tier.HIGH
+        return Tier.MEDIUM if pd >= self.thresholds.medium else Tier.LOW
 
 
 DEFAULT_POLICY = TierPolicy(version=0, thresholds=Thresholds(),
@@ -156,14 +156,20 @@ def list_overrides(session: Session, *, customer_id: str) -> list[OverrideOut]:
     return [_override_out(row, now) for row in repository.overrides_of(session, customer_id)]
 
 
-def effective_tier(policy: TierPolicy, pd: float, override: TierOverride | None
-                   ) -> dict[str, Any]:
+@dataclass(frozen=True)
+class TierInForce:
+    """The tier a customer is treated as: an analyst's override if one is in force, else the
+    tier the policy gives the model's PD; with that tier's strategy."""
+
+    tier: str
+    model_tier: str
+    override: TierOverride | None
+    strategy: Strategy
+    tier_config_version: int
+
+
+def tier_in_force(policy: TierPolicy, pd: float, override: TierOverride | None) -> TierInForce:
     model_tier = policy.tier_for(pd)
     tier = override.tier if override is not None else model_tier
-    return {
-        "tier": tier, "model_tier": model_tier,
-        "override": None if override is None else {
-            "tier": override.tier, "reason": override.reason,
-            "expires_at": override.expires_at, "created_by": override.created_by},
-        "strategy": policy.strategies[tier], "tier_config_version": policy.version,
-    }
+    return TierInForce(tier=tier, model_tier=model_tier, override=override,
+                       strategy=policy.strategies[tier], tier_config_version=policy.version)

@@ -1,20 +1,17 @@
-"""The app factory every service uses: health, readiness, metrics, errors, request context."""
+"""The app factory every service uses: health, readiness, metrics, errors, request context,
+and the database each route opens its unit of work on."""
 
 from __future__ import annotations
 
-import functools
 import gc
-import inspect
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from anyio import CapacityLimiter, to_thread
+from anyio import to_thread
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from sqlalchemy import text
-from sqlalchemy.orm import Session
 
 from shared.auth import ensure_bootstrap_key
 from shared.db import Database
@@ -39,81 +36,32 @@ PROBLEM_COMPONENT = {
 }
 
 
-def get_db(request: Request) -> Database:
+async def get_db(request: Request) -> Database:
+    """The process's database, for a route to open its unit of work on.
+
+    A sync route opens its transaction itself and returns from inside the block::
+
+        def put_tiers(body: TierConfigIn, db: Database = DatabaseDep) -> TierConfigOut:
+            with db.transaction() as session:
+                return service.put_config(session, config=body, actor=...)
+
+    The block commits (or rolls back) in the route's own worker thread before the route
+    returns, which keeps two measured properties (tests/platform/test_unit_of_work.py):
+
+    - a failed commit raises out of the route and is answered 5xx, never 2xx;
+    - no pooled connection is held after the route's thread is given back. FastAPI validates
+      a sync route's response on the thread pool too; a session still open at that point
+      waits for a thread while every thread waits for a connection, which deadlocked until
+      the pool timed out at 32 callers (thread pool ``threadpool_size``, connection pool
+      ``db_pool_size`` + ``db_max_overflow``).
+
+    Async (no thread hop): it only reads the app's state.
+    """
     db: Database = request.app.state.db
     return db
 
 
-async def get_session(request: Request) -> AsyncIterator[Session]:
-    """The request's session: one transaction, committed before the response is sent.
-
-    Sync routes commit in their own worker thread (see ``_commit_in_route_thread``), so a
-    pooled connection is never held while waiting for another thread: FastAPI validates a
-    sync route's response in the thread pool too, and a session parked there while every
-    thread waits for a connection deadlocks until the pool times out (seen at 32 callers).
-    Whatever is still open here (async routes, sessions used only by dependencies) is
-    committed or rolled back on a thread of its own limiter.
-    """
-    session = get_db(request).sessions()
-    limiter = request.app.state.commit_limiter
-    try:
-        yield session
-    except BaseException:
-        await to_thread.run_sync(_finish, session, False, limiter=limiter)
-        raise
-    if session.in_transaction():
-        await to_thread.run_sync(_finish, session, True, limiter=limiter)
-    else:
-        session.close()
-
-
-def _finish(session: Session, commit: bool) -> None:
-    try:
-        if commit:
-            session.commit()
-        else:
-            session.rollback()
-    finally:
-        session.close()
-
-
-def _committing(endpoint: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(endpoint)
-    def run_and_commit(**kwargs: Any) -> Any:
-        sessions = [v for v in kwargs.values() if isinstance(v, Session)]
-        try:
-            result = endpoint(**kwargs)
-        except BaseException:
-            for session in sessions:
-                session.rollback()
-            raise
-        for session in sessions:
-            session.commit()
-        return result
-
-    return run_and_commit
-
-
-def _commit_in_route_thread(router: APIRouter) -> None:
-    """Wrap every sync endpoint of ``router`` (and routers it includes) with its commit.
-
-    Done on the endpoints before the router is included: FastAPI builds the served routes
-    from ``route.endpoint``, and ``functools.wraps`` keeps the signature it reads.
-    """
-    for route in router.routes:
-        nested = getattr(route, "original_router", None)
-        if isinstance(nested, APIRouter):
-            _commit_in_route_thread(nested)
-        elif isinstance(route, APIRoute) and not inspect.iscoroutinefunction(route.endpoint) \
-                and not getattr(route.endpoint, "_commits", False):
-            route.endpoint = _committing(route.endpoint)
-            route.endpoint._commits = True  # type: ignore[attr-defined]
-            route.dependant.call = route.endpoint
-
-
-# scope="function": the commit finishes before the response is sent, so a failed commit
-# is never answered as a success.
-SessionDep = Depends(get_session, scope="function")
+DatabaseDep = Depends(get_db)
 
 
 def add_operational_routes(app: FastAPI, *, readiness: Callable[[], dict[str, Any]]) -> None:
@@ -177,7 +125,6 @@ def create_service_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.db = Database(database_url or settings.database_url)
         to_thread.current_default_thread_limiter().total_tokens = settings.threadpool_size
-        app.state.commit_limiter = CapacityLimiter(settings.db_pool_size + settings.db_max_overflow)
         if settings.bootstrap_api_key:
             with app.state.db.transaction() as session:
                 ensure_bootstrap_key(session, settings.bootstrap_api_key)
@@ -195,7 +142,6 @@ def create_service_app(
     install_error_handlers(app)
     add_operational_routes(app, readiness=lambda: database_readiness(app.state.db))
     for router in routers:
-        _commit_in_route_thread(router)
         app.include_router(router)
     app.add_middleware(InputGuardMiddleware)
     app.add_middleware(BodyLimitMiddleware, settings=settings)

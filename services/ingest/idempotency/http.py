@@ -1,4 +1,5 @@
-"""Wrap a route's work in Idempotency-Key handling (used by the customer and import POSTs)."""
+"""The HTTP side of Idempotency-Key: the header's OpenAPI entry and the wrapper that answers a
+route's work, or its stored answer on a replay (used by the customer and import POSTs)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,25 @@
+"""Scoring settings (prefix ``RISKWATCH_SCORING_``): rescoring batches, the nightly rescore
+and the training upload cap."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ScoringSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RISKWATCH_SCORING_", extra="ignore")
+
+    rescore_batch_size: int = Field(
+        2000, ge=1, description="customers scored per transaction by a rescoring job")
+    nightly_rescore_hour_utc: int = Field(
+        2, ge=0, le=23, description="hour (UTC) at which the worker rescores everyone")
+    max_training_upload_bytes: int = Field(
+        200 * 1024 * 1024, ge=1, description="largest CSV /v1/models/train-from-file accepts")
+
+
+@lru_cache
+def get_scoring_settings() -> ScoringSettings:
+    return ScoringSettings()

@@ -1,0 +1,45 @@
+"""Scoring reads its limits from RISKWATCH_SCORING_* settings, and audits callers by key."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from services.scoring.settings import get_scoring_settings
+from shared.db import Database
+from shared.models import AuditEntry
+from tests.scoring.conftest import READ, WRITE
+from tests.scoring.factories import add_customer
+
+
+@pytest.fixture
+def upload_cap_of_100_bytes(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("RISKWATCH_SCORING_MAX_TRAINING_UPLOAD_BYTES", "100")
+    get_scoring_settings.cache_clear()
+    yield
+    get_scoring_settings.cache_clear()
+
+
+def test_a_training_csv_above_the_configured_upload_cap_is_refused(
+        db: Database, client: TestClient, upload_cap_of_100_bytes: None) -> None:
+    csv = "outcome,x\n" + "0,1\n" * 50
+    answer = client.post("/v1/models/train-from-file", headers=WRITE,
+                         files={"file": ("big.csv", csv.encode(), "text/csv")},
+                         data={"outcome": "outcome"})
+    assert answer.status_code == 400
+    assert "larger than" in answer.json()["detail"]
+
+
+def test_a_credit_decision_is_audited_under_the_callers_key_name_and_id(
+        db: Database, client: TestClient) -> None:
+    add_customer(db, "c-audit")
+    answer = client.post("/v1/decisions/credit", headers=READ, json={
+        "customer_id": "c-audit", "amount": "10.00", "currency": "EUR"})
+    assert answer.status_code == 200
+    with db.transaction() as session:
+        entry = session.scalars(select(AuditEntry).where(
+            AuditEntry.action == "credit.decided")).one()
+    assert entry.actor == "tests (test-key)"
