@@ -68,6 +68,13 @@ SERVICES: tuple[ApiApp, ...] = (
 WORKERS: tuple[WorkerProcess, ...] = (
     WorkerProcess("scoring", "services.scoring.worker:build_worker"),
 )
+# Modules whose pydantic-settings classes configure a process; the README's configuration
+# table is generated from them (`python -m riskwatch.configdoc --write`).
+SETTINGS_MODULES: tuple[str, ...] = (
+    "shared.settings",
+    "services.ingest.settings",
+    "services.scoring.settings",
+)
 # ``register(subparsers)`` functions that add a service's own commands to `riskwatch`.
 COMMAND_PLUGINS: tuple[str, ...] = ("services.scoring.cli:register",)
 

@@ -36,45 +36,59 @@ class Settings(BaseSettings):
 
     env: str = Field("dev", description="dev, test or prod; outside dev and test the "
                      "internal secret must be at least 32 bytes and no placeholder")
-    database_url: str = DEFAULT_SQLITE_URL
-    # The gateway signs the caller's identity with this secret; services verify it.
-    internal_secret: str = DEV_INTERNAL_SECRET
-    bootstrap_api_key: str | None = None
-    log_level: str = "INFO"
-    # Sync routes run in a bounded thread pool; keep it no larger than the connection pool,
-    # or overflow connections are opened and closed under load (measured: p99 330 ms -> 120 ms).
-    threadpool_size: int = 12
-    db_pool_size: int = 12
-    db_max_overflow: int = 4
+    database_url: str = Field(
+        DEFAULT_SQLITE_URL, description="where the one schema lives: `postgresql://…` "
+        "(production, psycopg 3) or `sqlite:///…` (embedded default)")
+    internal_secret: str = Field(
+        DEV_INTERNAL_SECRET, description="signs the caller's identity from the gateway to the "
+        "services (HMAC); `make run` makes a random one")
+    bootstrap_api_key: str | None = Field(
+        None, description="an API key with scope `admin` made to exist at start-up (idempotent)")
+    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR (JSON lines)")
+    # Keep the thread pool no larger than the connection pool, or overflow connections are
+    # opened and closed under load (measured: p99 330 ms -> 120 ms).
+    threadpool_size: int = Field(12, description="request threads per process")
+    db_pool_size: int = Field(12, description="database connections kept per process")
+    db_max_overflow: int = Field(4, description="extra connections allowed beyond the pool")
 
-    # Service addresses, used by the gateway and by `riskwatch run`.
-    host: str = "127.0.0.1"
-    gateway_port: int = 8000
-    ingest_port: int = 8001
-    scoring_port: int = 8002
-    alerts_port: int = 8003
-    reviews_port: int = 8004
-    ingest_url: str | None = None
-    scoring_url: str | None = None
-    alerts_url: str | None = None
-    reviews_url: str | None = None
+    host: str = Field("127.0.0.1", description="bind address of every process")
+    gateway_port: int = Field(8000, description="gateway port")
+    ingest_port: int = Field(8001, description="ingest service port")
+    scoring_port: int = Field(8002, description="scoring service port")
+    alerts_port: int = Field(8003, description="alerts service port")
+    reviews_port: int = Field(8004, description="reviews service port")
+    ingest_url: str | None = Field(None, description="where the gateway finds ingest "
+                                   "(default `http://HOST:PORT`)")
+    scoring_url: str | None = Field(None, description="where the gateway finds scoring")
+    alerts_url: str | None = Field(None, description="where the gateway finds alerts")
+    reviews_url: str | None = Field(None, description="where the gateway finds reviews")
 
-    # Gateway behaviour.
-    rate_limit_per_second: float = 1000.0
-    rate_limit_burst: int = 2000
-    max_body_bytes: int = 10 * 1024 * 1024
-    max_import_body_bytes: int = 2 * 1024 * 1024 * 1024
-    upstream_connect_timeout: float = 2.0
-    upstream_read_timeout: float = 30.0
-    key_cache_seconds: float = 5.0
+    rate_limit_per_second: float = Field(
+        1000.0, description="per-key token bucket rate (per gateway replica); a key may carry "
+        "its own (`keys create --rate-limit`)")
+    rate_limit_burst: int = Field(2000, description="per-key token bucket size")
+    max_body_bytes: int = Field(10 * 1024 * 1024, description="request body limit at the "
+                                "gateway and in every service (413)")
+    max_import_body_bytes: int = Field(
+        2 * 1024 * 1024 * 1024, description="body limit of streamed CSV imports and "
+        "training files")
+    upstream_connect_timeout: float = Field(2.0, description="gateway → service connect "
+                                            "timeout, seconds (503)")
+    upstream_read_timeout: float = Field(30.0, description="gateway → service read timeout, "
+                                         "seconds (504)")
+    key_cache_seconds: float = Field(5.0, description="how long the gateway caches a key "
+                                     "lookup; a revoked key stops working within this")
 
-    # Work queue.
-    queue_lease_seconds: float = 30.0
-    queue_max_attempts: int = 8
-    queue_backoff_base_seconds: float = 1.0
-    queue_backoff_max_seconds: float = 600.0
-    worker_poll_seconds: float = 0.1
-    worker_batch_size: int = 50
+    queue_lease_seconds: float = Field(30.0, description="a claimed work item returns to the "
+                                       "queue after this")
+    queue_max_attempts: int = Field(8, description="attempts before a work item is "
+                                    "dead-lettered")
+    queue_backoff_base_seconds: float = Field(1.0, description="first retry delay "
+                                              "(exponential, with jitter)")
+    queue_backoff_max_seconds: float = Field(600.0, description="longest retry delay")
+    worker_poll_seconds: float = Field(0.1, description="how often an idle worker polls")
+    worker_batch_size: int = Field(50, description="work items claimed per batch (a failed "
+                                   "batch is retried item by item)")
 
     @model_validator(mode="after")
     def _refuse_weak_secrets_outside_dev(self) -> Settings:

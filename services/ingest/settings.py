@@ -15,7 +15,8 @@ class IngestSettings(BaseSettings):
     max_batch_events: int = Field(1000, ge=1, description="events per /v1/events/batch call")
     max_batch_customers: int = Field(1000, ge=1, description="profiles per customers batch")
     import_chunk_rows: int = Field(1000, ge=1, description="CSV rows written per statement")
-    max_reported_rejections: int = 1000
+    max_reported_rejections: int = Field(1000, ge=0, description="rejected CSV rows listed "
+                                         "in an import's answer")
     # CSV imports stream row by row; these bound what one row may hold in memory.
     import_max_row_bytes: int = Field(1024 * 1024, ge=1024,
                                       description="bytes per CSV row (a quoted cell may span "
@@ -23,22 +24,30 @@ class IngestSettings(BaseSettings):
     import_max_columns: int = Field(500, ge=1, description="columns of a CSV header")
     # Standard Webhooks: source name -> space-separated ``whsec_…`` secrets (several while
     # rotating), e.g. {"erp": "whsec_abc…"}.
-    webhook_secrets: dict[str, SecretStr] = Field(default_factory=dict)
-    webhook_tolerance_seconds: int = 300
+    webhook_secrets: dict[str, SecretStr] = Field(
+        default_factory=dict, description="Standard Webhooks senders, JSON: source -> "
+        "space-separated `whsec_` secrets")
+    webhook_tolerance_seconds: int = Field(300, ge=1, description="allowed clock skew of "
+                                           "`webhook-timestamp`, seconds")
     # Zoho CRM notification channels: channel_id -> the channel's verification token.
-    zoho_channels: dict[str, SecretStr] = Field(default_factory=dict)
+    zoho_channels: dict[str, SecretStr] = Field(
+        default_factory=dict, description="Zoho CRM channels, JSON: channel_id -> token")
     # Salesforce outbound messages: OrganizationId -> the token the endpoint URL carries as
     # ``?token=…`` (outbound messages cannot be signed).
-    salesforce_orgs: dict[str, SecretStr] = Field(default_factory=dict)
+    salesforce_orgs: dict[str, SecretStr] = Field(
+        default_factory=dict, description="Salesforce orgs, JSON: OrganizationId -> URL token")
     # Up to 100 notifications of one record each fit easily; XML past this is refused (413)
     # before it is parsed.
     salesforce_max_body_bytes: int = Field(
         2 * 1024 * 1024, ge=1024, description="largest Salesforce outbound message, bytes")
     # A stored Idempotency-Key answer is replayed for this long, then forgotten.
-    idempotency_retention_hours: float = Field(24, gt=0)
+    idempotency_retention_hours: float = Field(
+        24, gt=0, description="how long an Idempotency-Key answer is replayed")
     # Fernet keys (comma-separated, the first encrypts) for secrets stored through
     # /v1/webhook-sources; default: derived from RISKWATCH_INTERNAL_SECRET.
-    secrets_keys: SecretStr | None = None
+    secrets_keys: SecretStr | None = Field(
+        None, description="Fernet keys (comma-separated, the first encrypts) for stored "
+        "webhook secrets; default derived from the internal secret")
 
 
 @lru_cache
