@@ -13,6 +13,7 @@ from shared.app import DatabaseDep
 from shared.auth import current_principal, secured
 from shared.db import Database
 from shared.errors import NotFound
+from shared.validation import INT64_MAX, RowId
 
 router = APIRouter(prefix="/v1/queue", tags=["queue"])
 
@@ -55,7 +56,7 @@ def dead_letters(
     db: Database = DatabaseDep,
     topic: str | None = None,
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=INT64_MAX),
 ) -> list[WorkItemOut]:
     with db.transaction() as session:
         items = queue.list_items(session, status=queue.ItemStatus.DEAD, topic=topic, limit=limit,
@@ -66,7 +67,7 @@ def dead_letters(
 @router.post("/dead-letters/{item_id}/retry", summary="Retry a dead-lettered item",
              operation_id="queue-retry", status_code=202, response_model=RetryAccepted,
              **secured("admin", extra_errors=[404]))
-def retry(item_id: int, request: Request, db: Database = DatabaseDep) -> RetryAccepted:
+def retry(item_id: RowId, request: Request, db: Database = DatabaseDep) -> RetryAccepted:
     with db.transaction() as session:
         if not queue.retry_dead(session, item_id):
             raise NotFound(f"No dead-lettered work item {item_id}.")

@@ -9,6 +9,7 @@ from services.scoring.jobs.schemas import JobOut, RescoreRequest
 from shared.app import DatabaseDep
 from shared.auth import current_principal, secured
 from shared.db import Database
+from shared.validation import INT64_MAX, RowId
 
 router = APIRouter(tags=["models"])
 
@@ -31,7 +32,7 @@ def rescore(body: RescoreRequest, request: Request, db: Database = DatabaseDep) 
             response_model=list[JobOut], **secured("risk:read"))
 def list_jobs(db: Database = DatabaseDep, kind: str | None = None,
               limit: int = Query(50, ge=1, le=500),
-              offset: int = Query(0, ge=0)) -> list[JobOut]:
+              offset: int = Query(0, ge=0, le=INT64_MAX)) -> list[JobOut]:
     with db.transaction() as session:
         return [JobOut.model_validate(j, from_attributes=True)
                 for j in repository.list_jobs(session, kind=kind, limit=limit, offset=offset)]
@@ -42,6 +43,6 @@ def list_jobs(db: Database = DatabaseDep, kind: str | None = None,
             description="Status, stage, progress 0..1, the result (with the model id) or "
                         "the error.", response_model=JobOut,
             **secured("risk:read", extra_errors=[404]))
-def get_job(job_id: int, db: Database = DatabaseDep) -> JobOut:
+def get_job(job_id: RowId, db: Database = DatabaseDep) -> JobOut:
     with db.transaction() as session:
         return JobOut.model_validate(service.get_job(session, job_id), from_attributes=True)

@@ -26,6 +26,7 @@ from shared.auth import current_principal, secured
 from shared.db import Database
 from shared.errors import BadRequest
 from shared.models.scoring import RiskModel
+from shared.validation import INT64_MAX, RowId
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
 
@@ -94,7 +95,7 @@ def list_models(db: Database = DatabaseDep, target: Target | None = None,
                 status: str | None = Query(None, pattern="^(candidate|champion|challenger|"
                                                           "retired)$"),
                 limit: int = Query(50, ge=1, le=500),
-                offset: int = Query(0, ge=0)) -> list[ModelSummary]:
+                offset: int = Query(0, ge=0, le=INT64_MAX)) -> list[ModelSummary]:
     with db.transaction() as session:
         return [ModelSummary(**_summary(m)) for m in
                 service.list_models(session, target=target, status=status, limit=limit,
@@ -116,7 +117,7 @@ def rollback(body: RollbackRequest, request: Request, db: Database = DatabaseDep
             description="AUC, Gini, KS, Brier, calibration by decile, feature importance, "
                         "training and test sizes and periods.", response_model=ModelOut,
             **secured("risk:read", extra_errors=[404]))
-def get_model(model_id: int, db: Database = DatabaseDep) -> ModelOut:
+def get_model(model_id: RowId, db: Database = DatabaseDep) -> ModelOut:
     with db.transaction() as session:
         model = service.get_model(session, model_id)
         return ModelOut(**_summary(model), features=model.features,
@@ -128,7 +129,7 @@ def get_model(model_id: int, db: Database = DatabaseDep) -> ModelOut:
              description="The previous champion retires and is kept for rollback. Audited; "
                          "a rescoring job scores everyone with the new champion.",
              response_model=Promotion, **secured("models:write", extra_errors=[404, 409]))
-def promote(model_id: int, request: Request, db: Database = DatabaseDep) -> Promotion:
+def promote(model_id: RowId, request: Request, db: Database = DatabaseDep) -> Promotion:
     with db.transaction() as session:
         return service.promote(session, model_id=model_id,
                                actor=current_principal(request).actor)
@@ -139,7 +140,7 @@ def promote(model_id: int, request: Request, db: Database = DatabaseDep) -> Prom
              description="A challenger scores in shadow beside the champion; its scores are "
                          "kept in the history with `shadow=true` and never used. Audited.",
              response_model=ModelSummary, **secured("models:write", extra_errors=[404, 409]))
-def change_status(model_id: int, body: StatusChange, request: Request,
+def change_status(model_id: RowId, body: StatusChange, request: Request,
                   db: Database = DatabaseDep) -> ModelSummary:
     with db.transaction() as session:
         model = service.set_status(session, model_id=model_id, status=body.status,
@@ -152,6 +153,6 @@ def change_status(model_id: int, body: StatusChange, request: Request,
             description="PSI of the model's current scores and of each input against its "
                         "training distribution: < 0.1 stable, 0.1-0.25 watch, > 0.25 act.",
             response_model=DriftReport, **secured("risk:read", extra_errors=[404, 409]))
-def drift(model_id: int, db: Database = DatabaseDep) -> DriftReport:
+def drift(model_id: RowId, db: Database = DatabaseDep) -> DriftReport:
     with db.transaction() as session:
         return service.drift(session, model_id=model_id)

@@ -12,6 +12,7 @@ from shared.app import DatabaseDep
 from shared.auth import secured
 from shared.db import Database
 from shared.errors import NotFound
+from shared.validation import INT64_MAX
 
 router = APIRouter(prefix="/v1/customers", tags=["risk"])
 
@@ -47,7 +48,7 @@ def get_risk(customer_id: str, db: Database = DatabaseDep,
 def get_scores(customer_id: str, db: Database = DatabaseDep,
                target: Literal["default", "churn"] | None = None, shadow: bool = False,
                limit: int = Query(50, ge=1, le=500),
-               offset: int = Query(0, ge=0)) -> ScorePage:
+               offset: int = Query(0, ge=0, le=INT64_MAX)) -> ScorePage:
     with db.transaction() as session:
         if not service.customer_exists(session, customer_id):
             raise NotFound(f"No customer {customer_id!r}.")

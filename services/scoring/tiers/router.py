@@ -9,6 +9,7 @@ from services.scoring.tiers.schemas import OverrideIn, OverrideOut, TierConfigIn
 from shared.app import DatabaseDep
 from shared.auth import current_principal, secured
 from shared.db import Database
+from shared.validation import INT64_MAX
 
 router = APIRouter(prefix="/v1/tiers", tags=["tiers"])
 
@@ -36,7 +37,7 @@ def put_tiers(body: TierConfigIn, request: Request,
             description="Every version, newest first, ending with the built-in defaults.",
             response_model=list[TierConfigOut], **secured("risk:read"))
 def tier_versions(db: Database = DatabaseDep, limit: int = Query(50, ge=1, le=500),
-                  offset: int = Query(0, ge=0)) -> list[TierConfigOut]:
+                  offset: int = Query(0, ge=0, le=INT64_MAX)) -> list[TierConfigOut]:
     with db.transaction() as session:
         return service.history(session, limit=limit, offset=offset)
 
