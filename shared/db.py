@@ -49,6 +49,7 @@ class Lock(IntEnum):
     AUDIT_APPEND = 7_314_001  # appends to the audit chain are serial
     CUSTOMER_SCORING = 7_314_002  # one scoring of a customer at a time, across replicas
     IDEMPOTENCY_KEY = 7_314_003  # one request per idempotency key at a time
+    TIER_CONFIG = 7_314_010  # tier configuration versions are numbered one at a time
 
 
 # With keys, the lock is (lock id, hashtext(key)): PostgreSQL's two-int key space, which

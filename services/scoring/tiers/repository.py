@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from shared.db import Lock, xact_lock
 from shared.models.scoring import TierConfig, TierOverride
 
 
@@ -21,6 +22,9 @@ def config_versions(session: Session, *, limit: int, offset: int) -> list[TierCo
 
 
 def next_version(session: Session) -> int:
+    """The next version number, held until the transaction ends: two concurrent writers
+    would otherwise both take max + 1 and one would fail on the unique version."""
+    xact_lock(session, Lock.TIER_CONFIG)
     return int(session.scalar(select(func.coalesce(func.max(TierConfig.version), 0))) or 0) + 1
 
 
