@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 import annotated_types
-from pydantic import BaseModel, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, StringConstraints, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from shared.errors import field_error, problem_response
@@ -35,6 +35,35 @@ INT64_MAX = 2**63 - 1  # a BIGINT column
 # Ids and offsets as the database holds them (BIGINT): a larger number is a 422, not a 500.
 RowId = Annotated[int, annotated_types.Ge(1), annotated_types.Le(INT64_MAX)]
 Offset = Annotated[int, annotated_types.Ge(0), annotated_types.Le(INT64_MAX)]
+
+# A customer id must come back through a URL path (`/v1/customers/{customer_id}/…`): no `/`
+# or `\\` (the gateway refuses encoded ones), no control characters, not `.` or `..`.
+CUSTOMER_ID_MAX_LENGTH = 128  # customer.customer_id
+CUSTOMER_ID_PATTERN = r"^[^/\\\x00-\x1f\x7f]+$"  # '.' and '..' are refused apart
+_CUSTOMER_ID = re.compile(CUSTOMER_ID_PATTERN)
+CUSTOMER_ID_MESSAGE = ("cannot be a customer id: it must round-trip in a URL path (no '/', "
+                       "'\\', control characters, and not '.' or '..')")
+
+
+def _not_a_dot_segment(value: str) -> str:
+    if value in (".", ".."):
+        raise PydanticCustomError("customer_id", CUSTOMER_ID_MESSAGE)
+    return value
+
+
+CustomerId = Annotated[str, StringConstraints(min_length=1, max_length=CUSTOMER_ID_MAX_LENGTH,
+                                              pattern=CUSTOMER_ID_PATTERN),
+                       AfterValidator(_not_a_dot_segment)]
+
+
+def customer_id_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a customer id, or None."""
+    if not 0 < len(value) <= CUSTOMER_ID_MAX_LENGTH:
+        return f"must be 1 to {CUSTOMER_ID_MAX_LENGTH} characters"
+    if value in (".", "..") or not _CUSTOMER_ID.match(value):
+        return CUSTOMER_ID_MESSAGE
+    return None
+
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 NUL_MESSAGE = "contains a NUL character (\\u0000), which cannot be stored"

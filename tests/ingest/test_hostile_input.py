@@ -136,3 +136,17 @@ def test_a_webhook_source_name_longer_than_its_column_is_422(
                           json={"secrets": ["a-token-of-sixteen\x00chars"]},
                           headers=auth_headers("admin"))
     assert_problem(response, 422, "secrets.0")
+
+
+@pytest.mark.parametrize("customer_id", ["a/b", "..", ".", "back\\slash", "tab\there"])
+def test_a_customer_id_that_cannot_round_trip_in_a_url_is_refused_at_write_time(
+        client: TestClient, db: Database, customer_id: str) -> None:
+    profile = client.post("/v1/customers", json={"customer_id": customer_id, "name": "x"})
+    assert_problem(profile, 422, "customer_id")
+    event = client.post("/v1/events", json=cloudevent(subject=customer_id))
+    assert_problem(event, 422, "subject")
+    batch = client.post("/v1/events/batch", json=[cloudevent(subject=customer_id),
+                                                  cloudevent(subject="ok-1")])
+    assert batch.status_code == 207, batch.text
+    assert [r["status"] for r in batch.json()["results"]] == ["rejected", "accepted"]
+    assert count(db, Customer) == 1

@@ -9,9 +9,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from shared.event_types import Currency, PositiveMoney
-from shared.validation import INT32_MAX, SafeModel
+from shared.validation import INT32_MAX, CustomerId, SafeModel
 
-CustomerId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 Text = Annotated[str, StringConstraints(max_length=300)]
 
 PROFILE_EXAMPLE: dict[str, Any] = {

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from shared.errors import field_error
 from shared.event_types import IndustryOutlookData, project, validate_data
-from shared.validation import fields_problems
+from shared.validation import customer_id_problem, fields_problems
 
 SPECVERSION = "1.0"
 # Context attributes with a column of their own; everything else goes to `attributes`.
@@ -108,6 +108,8 @@ def parse_event(obj: Any, *, received_at: dt.datetime, prefix: str = "") -> NewE
     if subject is None and event_type != "industry.outlook":
         errors.append(field_error(prefix + "subject",
                                   "required: the subject is the customer id"))
+    elif isinstance(subject, str) and (problem := customer_id_problem(subject)):
+        errors.append(field_error(prefix + "subject", problem))
     data = obj.get("data")
     validated = None
     if event_type is not None:

@@ -26,7 +26,7 @@ from services.ingest.webhooks.crm import ProfileUpdate
 from services.ingest.webhooks.signatures import SignatureInvalid, verify
 from shared.errors import BadRequest, Unauthorized, ValidationFailed, field_error
 from shared.models import utcnow
-from shared.validation import value_problems
+from shared.validation import customer_id_problem, value_problems
 
 log = logging.getLogger("riskwatch.ingest.webhooks")
 # The columns of webhook_delivery (adapter, delivery_id).
@@ -179,6 +179,9 @@ def upsert_profile(session: Session, *, source: str, profile: ProfileUpdate) -> 
         raise BadRequest(f"The {source} record '{external_id[:100]}' cannot be a customer id.",
                          errors=[field_error("ids", f"record id longer than "
                                                     f"{CUSTOMER_ID_LENGTH} characters")])
+    if problem := customer_id_problem(customer_id):
+        raise BadRequest(f"The {source} record '{external_id[:100]}' cannot be a customer id.",
+                         errors=[field_error("ids", f"record id {problem}")])
     if not profile.fields:
         # Only the record id is known (the CRM sent no values): a minimal customer, like an
         # event arriving first, that the next notification with values completes.
