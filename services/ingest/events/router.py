@@ -33,7 +33,6 @@ from shared.errors import (
     UnsupportedMediaType,
     ValidationFailed,
     field_error,
-    problem_response,
 )
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
@@ -59,10 +58,8 @@ def batch_response(outcomes: list[EventOutcome]) -> JSONResponse:
     body: dict[str, Any] = {**counts, "results": [outcome_json(o) for o in outcomes]}
     total = len(outcomes)
     if counts["rejected"] == total:
-        return problem_response(status=422, code="validation-failed",
-                                title="The request did not validate",
-                                detail="No event in the batch is valid.",
-                                errors=[e for o in outcomes for e in o.errors], **body)
+        raise ValidationFailed("No event in the batch is valid.",
+                               errors=[e for o in outcomes for e in o.errors], **body)
     status = 202 if counts["accepted"] == total else 200 if counts["duplicate"] == total else 207
     return JSONResponse(body, status_code=status)
 

@@ -6,8 +6,6 @@ the webhooks service)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
@@ -27,6 +25,7 @@ from services.ingest.http import (
 )
 from services.ingest.settings import IngestSettings
 from services.ingest.webhooks import salesforce, service
+from services.ingest.webhooks.schemas import ZohoReceipt
 from shared.app import DatabaseDep
 from shared.db import Database
 from shared.errors import UnsupportedMediaType, problem_responses
@@ -88,11 +87,13 @@ def post_generic(source: str, request: Request, body: bytes = Depends(raw_body),
         "account (its `Account_Name` lookup; records without one are ignored). A retried "
         "notification stores nothing twice. No API key needed."
     ),
+    response_model=ZohoReceipt,
+    response_model_exclude_none=True,
     responses=problem_responses(400, 401, 422),
     openapi_extra={"security": []},
 )
 def post_zoho(body: bytes = Depends(raw_body), db: Database = DatabaseDep,
-              settings: IngestSettings = Depends(ingest_settings)) -> dict[str, Any]:
+              settings: IngestSettings = Depends(ingest_settings)) -> ZohoReceipt:
     with db.transaction() as session:
         return service.receive_zoho(session, settings, body=body, payload=parse_json(body))
 

@@ -23,6 +23,7 @@ from services.ingest.sources.schemas import Adapter
 from services.ingest.sources.service import secrets_for
 from services.ingest.webhooks import repository, salesforce, zoho
 from services.ingest.webhooks.crm import ProfileUpdate
+from services.ingest.webhooks.schemas import ZohoReceipt
 from services.ingest.webhooks.signatures import SignatureInvalid, verify
 from shared.errors import BadRequest, Unauthorized, ValidationFailed, field_error
 from shared.models import utcnow
@@ -89,7 +90,7 @@ def authenticate_generic(session: Session, settings: IngestSettings, *, source: 
 
 
 def receive_zoho(session: Session, settings: IngestSettings, *, body: bytes,
-                 payload: Any) -> dict[str, Any]:
+                 payload: Any) -> ZohoReceipt:
     """Apply one Zoho CRM notification: counts of customers by outcome, events, ignored."""
     try:
         note = zoho.parse(payload)
@@ -107,15 +108,15 @@ def receive_zoho(session: Session, settings: IngestSettings, *, body: bytes,
                       else "token does not match the channel")
     if not first_delivery(session, adapter=zoho.ADAPTER,
                           delivery_id=hashlib.sha256(body).hexdigest()):
-        return {"status": "duplicate"}
+        return ZohoReceipt(status="duplicate")
     translation = zoho.translate(note)
     customers: dict[str, int] = {}
     for profile in translation.profiles:
         outcome = upsert_profile(session, source=zoho.ADAPTER, profile=profile)
         customers[outcome.status] = customers.get(outcome.status, 0) + 1
     outcomes = ingest_events(session, items=translation.events) if translation.events else []
-    return {"status": "accepted", "customers": customers, "events": _counts(outcomes),
-            "ignored": translation.ignored}
+    return ZohoReceipt(status="accepted", customers=customers, events=_counts(outcomes),
+                       ignored=translation.ignored)
 
 
 def receive_salesforce(session: Session, settings: IngestSettings, *, token: str | None,
