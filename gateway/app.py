@@ -24,8 +24,12 @@ from shared.auth import ensure_bootstrap_key
 from shared.db import Database
 from shared.docs import install_offline_docs
 from shared.errors import install_error_handlers
+from shared.methods import MethodsMiddleware, PathMethods
 from shared.observability import Metrics, RequestContextMiddleware, configure_logging
 from shared.settings import Settings
+
+GATEWAY_PAGES = PathMethods({path: ["get"] for path in (
+    "/healthz", "/readyz", "/metrics", "/openapi.json", "/docs")})
 
 
 def create_app(settings: Settings, *, upstreams: Mapping[str, str],
@@ -63,5 +67,9 @@ def create_app(settings: Settings, *, upstreams: Mapping[str, str],
     app.include_router(docs.router)
     install_offline_docs(app, title="riskwatch API", redoc=False)
     app.include_router(proxying.router)
+    # /v1 requests go to their service, which knows each path's methods; the gateway's own
+    # pages are GET only.
+    app.state.path_methods = lambda: GATEWAY_PAGES
+    app.add_middleware(MethodsMiddleware, pass_through=re.compile(r"^/v1/"))
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     return app

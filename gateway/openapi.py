@@ -8,14 +8,9 @@ from typing import Any
 
 import aiohttp
 
-from shared.app import PROBLEM_COMPONENT
+from shared.errors import PROBLEM_JSON
+from shared.openapi import PROBLEM_COMPONENT, SECURITY_SCHEMES
 
-SECURITY_SCHEMES = {
-    "ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "X-API-Key",
-                   "description": "An API key from `riskwatch keys create`."},
-    "BearerAuth": {"type": "http", "scheme": "bearer",
-                   "description": "The same key as `Authorization: Bearer <key>`."},
-}
 GATEWAY_PATHS = ("/healthz", "/readyz", "/metrics")
 
 
@@ -43,7 +38,7 @@ def merge_documents(documents: dict[str, dict[str, Any]], *, gateway_paths: dict
         for path, item in doc.get("paths", {}).items():
             if path in GATEWAY_PATHS:
                 continue
-            merged["paths"][path] = item
+            merged["paths"][path] = _with_gateway_answers(item)
             merged["x-services"][service]["paths"] += 1
         for name, schema in doc.get("components", {}).get("schemas", {}).items():
             existing = merged["components"]["schemas"].get(name)
@@ -57,6 +52,27 @@ def merge_documents(documents: dict[str, dict[str, Any]], *, gateway_paths: dict
                 seen_tags.add(tag["name"])
                 merged["tags"].append({**tag, "x-service": service})
     return merged
+
+
+# What the gateway itself may answer on any /v1 route before the service sees the request.
+GATEWAY_ANSWERS = {
+    "400": "Invalid path (dot segments, encoded slashes)",
+    "429": "This key's rate limit is exhausted",
+    "503": "The owning service is unavailable",
+    "504": "The owning service timed out",
+}
+
+
+def _with_gateway_answers(item: dict[str, Any]) -> dict[str, Any]:
+    for operation in item.values():
+        if not isinstance(operation, dict) or "responses" not in operation:
+            continue
+        for status, description in GATEWAY_ANSWERS.items():
+            operation["responses"].setdefault(status, {
+                "description": description,
+                "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            })
+    return item
 
 
 async def fetch_documents(client: aiohttp.ClientSession,

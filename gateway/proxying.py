@@ -23,7 +23,10 @@ KEYLESS = re.compile(r"^/v1/webhooks/")
 router = APIRouter()
 
 
-@router.api_route("/v1/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+# Every method goes to the owning service, which knows the path's methods (405 with the
+# right Allow, HEAD, OPTIONS).
+@router.api_route("/v1/{path:path}",
+                  methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
                   include_in_schema=False)
 async def proxy(request: Request) -> Response:
     settings: Settings = request.app.state.settings

@@ -18,22 +18,12 @@ from shared.db import Database
 from shared.docs import install_offline_docs
 from shared.errors import install_error_handlers
 from shared.limits import BodyLimitMiddleware
+from shared.methods import MethodsMiddleware
 from shared.migrate import is_at_head
 from shared.observability import Metrics, RequestContextMiddleware, configure_logging
+from shared.openapi import install_openapi
 from shared.settings import get_settings
 from shared.validation import InputGuardMiddleware
-
-PROBLEM_COMPONENT = {
-    "type": "object",
-    "description": "RFC 9457 problem details",
-    "properties": {
-        "type": {"type": "string"}, "title": {"type": "string"},
-        "status": {"type": "integer"}, "detail": {"type": "string"},
-        "code": {"type": "string"}, "instance": {"type": "string"},
-        "errors": {"type": "array", "items": {"type": "object", "properties": {
-            "field": {"type": "string"}, "message": {"type": "string"}}}},
-    },
-}
 
 
 async def get_db(request: Request) -> Database:
@@ -143,28 +133,9 @@ def create_service_app(
     add_operational_routes(app, readiness=lambda: database_readiness(app.state.db))
     for router in routers:
         app.include_router(router)
+    app.add_middleware(MethodsMiddleware)
     app.add_middleware(InputGuardMiddleware)
     app.add_middleware(BodyLimitMiddleware, settings=settings)
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
-    _document_security(app)
+    install_openapi(app)
     return app
-
-
-def _document_security(app: FastAPI) -> None:
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema:
-            return app.openapi_schema
-        from fastapi.openapi.utils import get_openapi
-
-        schema = get_openapi(title=app.title, version=app.version, description=app.description,
-                             routes=app.routes, tags=app.openapi_tags)
-        components = schema.setdefault("components", {})
-        components.setdefault("schemas", {})["Problem"] = PROBLEM_COMPONENT
-        components["securitySchemes"] = {
-            "ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
-            "BearerAuth": {"type": "http", "scheme": "bearer"},
-        }
-        app.openapi_schema = schema
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]

@@ -10,6 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared.methods import allowed_methods
+
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("riskwatch.errors")
 
@@ -151,10 +153,14 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         codes = {404: "not-found", 405: "method-not-allowed", 401: "unauthorized"}
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            # Every method of the path, not just those of the first route that matched it.
+            headers["Allow"] = ", ".join(allowed_methods(request.app, request.url.path))
         return problem_response(
             status=exc.status_code, code=codes.get(exc.status_code, "http-error"),
             title=str(exc.detail), detail=str(exc.detail), instance=request.url.path,
-            headers=getattr(exc, "headers", None),
+            headers=headers or None,
         )
 
     @app.exception_handler(Exception)

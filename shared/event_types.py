@@ -14,7 +14,14 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
-PositiveMoney = Annotated[Decimal, Field(ge=0, max_digits=20, decimal_places=2)]
+# Money travels as a decimal string (or a JSON number) with at most 2 places; the document
+# says so, so a client (or a fuzzer) knows what is accepted.
+MONEY_PATTERN = r"^[0-9]{1,18}(\.[0-9]{1,2})?$"
+_MONEY_SCHEMA = {"anyOf": [{"type": "string", "pattern": MONEY_PATTERN},
+                           {"type": "number", "minimum": 0, "maximum": 1e17}],
+                 "examples": ["1200.00"]}
+PositiveMoney = Annotated[Decimal, Field(ge=0, max_digits=20, decimal_places=2,
+                                         json_schema_extra=_MONEY_SCHEMA)]
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 
 

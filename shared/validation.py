@@ -10,6 +10,7 @@ They are refused here once, where input is validated: :class:`SafeModel` for req
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -17,7 +18,14 @@ from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 import annotated_types
-from pydantic import AfterValidator, BaseModel, StringConstraints, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from shared.errors import field_error, problem_response
@@ -54,6 +62,16 @@ def _not_a_dot_segment(value: str) -> str:
 CustomerId = Annotated[str, StringConstraints(min_length=1, max_length=CUSTOMER_ID_MAX_LENGTH,
                                               pattern=CUSTOMER_ID_PATTERN),
                        AfterValidator(_not_a_dot_segment)]
+
+
+def _date_as_text(value: Any) -> Any:
+    # JSON has no dates: a number (pydantic would read it as Unix time) is not one.
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise PydanticCustomError("date_type", "Input should be a date as YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_date_as_text)]
 
 
 def customer_id_problem(value: str) -> str | None:

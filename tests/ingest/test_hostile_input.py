@@ -150,3 +150,11 @@ def test_a_customer_id_that_cannot_round_trip_in_a_url_is_refused_at_write_time(
     assert batch.status_code == 207, batch.text
     assert [r["status"] for r in batch.json()["results"]] == ["rejected", "accepted"]
     assert count(db, Customer) == 1
+
+
+def test_a_webhook_source_name_of_the_longest_allowed_length_is_stored_and_audited(
+        client: TestClient, db: Database) -> None:
+    response = client.put(f"/v1/webhook-sources/salesforce/{'n' * 255}",
+                          json={"secrets": ["a-token-of-sixteen-chars"]},
+                          headers=auth_headers("admin"))
+    assert response.status_code == 201, response.text

@@ -44,8 +44,9 @@ def _result(outcome: UpsertOutcome) -> dict[str, Any]:
     ),
     status_code=201,
     response_model=UpsertResult,
-    **secured("ingest:write", extra_errors=(409, 422),
-                    parameters=[IDEMPOTENCY_PARAMETER]),
+    **secured("ingest:write", extra_errors=(409, 422), responses={
+        200: {"model": UpsertResult, "description": "Updated, unchanged or stale"}},
+        parameters=[IDEMPOTENCY_PARAMETER]),
 )
 def post_customer(profile: CustomerIn, request: Request,
                   db: Database = DatabaseDep) -> JSONResponse:

@@ -17,6 +17,8 @@ from shared.validation import customer_id_problem, fields_problems
 SPECVERSION = "1.0"
 # Context attributes with a column of their own; everything else goes to `attributes`.
 _COLUMNS = {"id", "source", "type", "subject", "time", "data"}
+# Optional context attributes whose type CloudEvents 1.0 fixes (kept as attributes).
+_STRING_ATTRIBUTES = ("datacontenttype", "dataschema")
 _LIMITS = {"id": 255, "source": 255, "type": 100, "subject": 128}
 
 
@@ -110,6 +112,12 @@ def parse_event(obj: Any, *, received_at: dt.datetime, prefix: str = "") -> NewE
                                   "required: the subject is the customer id"))
     elif isinstance(subject, str) and (problem := customer_id_problem(subject)):
         errors.append(field_error(prefix + "subject", problem))
+    for name, value in obj.items():
+        if name in _STRING_ATTRIBUTES and not isinstance(value, str):
+            errors.append(field_error(prefix + name, "must be a string"))
+        elif name not in _COLUMNS and not isinstance(value, str | int | float | bool):
+            errors.append(field_error(prefix + name, "an extension attribute must be a "
+                                                     "string, number or boolean"))
     data = obj.get("data")
     validated = None
     if event_type is not None:

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from services.ingest.events.schemas import (
+    BATCH_ITEM_SCHEMA,
     CLOUDEVENT_EXAMPLE,
     CLOUDEVENT_SCHEMA,
     BatchResult,
@@ -37,6 +38,7 @@ from shared.errors import (
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 
+BATCH_SCHEMA = {"type": "array", "items": BATCH_ITEM_SCHEMA, "minItems": 1}
 STRUCTURED = ("application/cloudevents+json", "application/json")
 BATCH = ("application/cloudevents-batch+json", "application/json")
 
@@ -119,7 +121,9 @@ def _binary_event(request: Request, body: bytes, media: str) -> dict[str, Any]:
     ),
     status_code=202,
     response_model=EventResult,
-    **secured("ingest:write", extra_errors=(400, 415, 422), request_body={
+    **secured("ingest:write", extra_errors=(400, 415, 422), responses={
+        200: {"model": EventResult, "description": "Duplicate: stored before, not again"}},
+        request_body={
         "required": True, "content": {
             "application/cloudevents+json": {"schema": CLOUDEVENT_SCHEMA,
                                              "example": CLOUDEVENT_EXAMPLE},
@@ -158,12 +162,12 @@ def post_event(request: Request, body: bytes = Depends(raw_body),
     status_code=202,
     response_model=BatchResult,
     **secured("ingest:write", extra_errors=(400, 413, 415, 422), responses={
+        200: {"model": BatchResult, "description": "All duplicates: nothing stored again"},
         207: {"model": BatchResult, "description": "Mixed outcomes"}}, request_body={
         "required": True, "content": {
             "application/cloudevents-batch+json": {
-                "schema": {"type": "array", "items": CLOUDEVENT_SCHEMA},
-                "example": [CLOUDEVENT_EXAMPLE]},
-            "application/json": {"schema": {"type": "array", "items": CLOUDEVENT_SCHEMA}},
+                "schema": BATCH_SCHEMA, "example": [CLOUDEVENT_EXAMPLE]},
+            "application/json": {"schema": BATCH_SCHEMA},
         }}),
 )
 def post_batch(request: Request, body: bytes = Depends(raw_body),

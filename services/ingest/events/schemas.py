@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from shared.validation import CUSTOMER_ID_MAX_LENGTH, CUSTOMER_ID_PATTERN
+
 
 class FieldProblem(BaseModel):
     field: str
@@ -49,13 +51,23 @@ CLOUDEVENT_SCHEMA: dict[str, Any] = {
     "required": ["specversion", "id", "source", "type"],
     "properties": {
         "specversion": {"type": "string", "enum": ["1.0"]},
-        "id": {"type": "string", "maxLength": 255},
-        "source": {"type": "string", "maxLength": 255},
-        "type": {"type": "string", "maxLength": 100},
-        "subject": {"type": "string", "maxLength": 128},
-        "time": {"type": "string", "format": "date-time"},
+        "id": {"type": "string", "minLength": 1, "maxLength": 255},
+        "source": {"type": "string", "minLength": 1, "maxLength": 255},
+        "type": {"type": "string", "minLength": 1, "maxLength": 100},
+        "subject": {"type": ["string", "null"], "minLength": 1,
+                    "maxLength": CUSTOMER_ID_MAX_LENGTH, "pattern": CUSTOMER_ID_PATTERN},
+        "time": {"type": ["string", "null"], "format": "date-time",
+                 "description": "when it happened (RFC 3339 with an offset); default: now"},
         "datacontenttype": {"type": "string"},
+        "dataschema": {"type": "string"},
         "data": {},
     },
-    "additionalProperties": True,
+    # Extension attributes: CloudEvents 1.0 allows only scalar values.
+    "additionalProperties": {"type": ["string", "number", "boolean"]},
+}
+# A batch is validated event by event (an invalid event is rejected alone and reported in
+# the 207 answer), so its items are documented as objects holding a CloudEvent.
+BATCH_ITEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "A CloudEvent as for `POST /v1/events`; each is validated on its own.",
 }

@@ -30,7 +30,8 @@ router = APIRouter(prefix="/v1/webhook-sources", tags=["webhooks"])
     ),
     response_model=SourceOut,
     status_code=201,
-    **secured("admin", extra_errors=(422,)),
+    **secured("admin", extra_errors=(422,), responses={
+        200: {"model": SourceOut, "description": "Replaced: the sender's secrets changed"}}),
 )
 def put_source(adapter: Adapter, name: SourceName, body: SourceIn, request: Request,
                db: Database = DatabaseDep,

@@ -53,8 +53,9 @@ def put_source(session: Session, settings: IngestSettings, *, adapter: Adapter, 
         source.secrets_ciphertext, source.updated_at = sealed, now
     session.flush()
     audit.record(session, actor=actor, action="webhook_source.put",
-                 subject_type="webhook_source", subject_id=f"{adapter.value}/{name}",
-                 details={"secret_count": len(secrets), "created": created})
+                 subject_type="webhook_source", subject_id=name,
+                 details={"adapter": adapter.value, "secret_count": len(secrets),
+                          "created": created})
     return _out(source, len(secrets)), created
 
 
@@ -67,8 +68,8 @@ def delete_source(session: Session, *, adapter: Adapter, name: str, actor: str) 
     if not repository.remove(session, adapter.value, name):
         raise NotFound(f"No {adapter.value} webhook source '{name}'.")
     audit.record(session, actor=actor, action="webhook_source.delete",
-                 subject_type="webhook_source", subject_id=f"{adapter.value}/{name}",
-                 details={})
+                 subject_type="webhook_source", subject_id=name,
+                 details={"adapter": adapter.value})
 
 
 def _out(source: WebhookSource, count: int) -> SourceOut:

@@ -10,6 +10,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.scoring.tiers.schemas import Strategy
+from shared.event_types import PositiveMoney
+from shared.validation import SafeModel
 
 
 class Decision(StrEnum):
@@ -20,12 +22,12 @@ class Decision(StrEnum):
     DECLINE = "decline"
 
 
-class CreditRequest(BaseModel):
+class CreditRequest(SafeModel):
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"customer_id": "sim-000042", "amount": "50000.00", "currency": "EUR"}]})
 
     customer_id: str = Field(min_length=1, max_length=128)
-    amount: Decimal = Field(gt=0, max_digits=20, decimal_places=2)
+    amount: PositiveMoney = Field(gt=0)
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 
 

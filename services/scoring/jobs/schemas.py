@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.validation import SafeModel
+
 
 class JobStatus(StrEnum):
     """Where a background job is: queued, running, retrying after a crash, or finished."""
@@ -38,13 +40,13 @@ class JobOut(BaseModel):
     finished_at: dt.datetime | None
 
 
-class RescoreFilter(BaseModel):
+class RescoreFilter(SafeModel):
     customer_ids: list[str] | None = Field(None, max_length=100_000)
     industry: str | None = None
     tiers: list[Literal["low", "medium", "high"]] | None = None
 
 
-class RescoreRequest(BaseModel):
+class RescoreRequest(SafeModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"filter": {"tiers": ["high"]}},
                                                               {"filter": {}}]})
 

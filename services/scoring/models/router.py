@@ -113,7 +113,7 @@ def rollback(body: RollbackRequest, request: Request, db: Database = DatabaseDep
                                 actor=current_principal(request).actor)
 
 
-@router.get("/{model_id}", operation_id="models-get", summary="A model and its report",
+@router.get("/{model_id:int}", operation_id="models-get", summary="A model and its report",
             description="AUC, Gini, KS, Brier, calibration by decile, feature importance, "
                         "training and test sizes and periods.", response_model=ModelOut,
             **secured("risk:read", extra_errors=[404]))
@@ -124,7 +124,7 @@ def get_model(model_id: RowId, db: Database = DatabaseDep) -> ModelOut:
                         categories=model.categories, params=model.params, report=model.report)
 
 
-@router.post("/{model_id}/promote", operation_id="models-promote",
+@router.post("/{model_id:int}/promote", operation_id="models-promote",
              summary="Make a model its target's champion",
              description="The previous champion retires and is kept for rollback. Audited; "
                          "a rescoring job scores everyone with the new champion.",
@@ -135,7 +135,7 @@ def promote(model_id: RowId, request: Request, db: Database = DatabaseDep) -> Pr
                                actor=current_principal(request).actor)
 
 
-@router.post("/{model_id}/status", operation_id="models-status",
+@router.post("/{model_id:int}/status", operation_id="models-status",
              summary="Run a model as challenger (shadow) or retire it",
              description="A challenger scores in shadow beside the champion; its scores are "
                          "kept in the history with `shadow=true` and never used. Audited.",
@@ -148,7 +148,7 @@ def change_status(model_id: RowId, body: StatusChange, request: Request,
         return ModelSummary(**_summary(model))
 
 
-@router.get("/{model_id}/drift", operation_id="models-drift",
+@router.get("/{model_id:int}/drift", operation_id="models-drift",
             summary="Population stability of scores and features",
             description="PSI of the model's current scores and of each input against its "
                         "training distribution: < 0.1 stable, 0.1-0.25 watch, > 0.25 act.",

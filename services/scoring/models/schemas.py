@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from shared.validation import IsoDate, SafeModel
 
 Target = Literal["default", "churn"]
 
@@ -21,7 +23,11 @@ class ModelStatus(StrEnum):
     RETIRED = "retired"
 
 
-class TrainRequest(BaseModel):
+ParamName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+ParamValue = bool | int | float | Annotated[str, StringConstraints(max_length=100)]
+
+
+class TrainRequest(SafeModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "target": "default", "horizon_days": 365, "cutoff": "2026-03-01",
         "params": {"learning_rate": 0.05, "num_leaves": 15}}]})
@@ -29,15 +35,15 @@ class TrainRequest(BaseModel):
     target: Target = "default"
     horizon_days: int = Field(365, ge=30, le=730,
                               description="outcome window after each snapshot")
-    cutoff: dt.date | None = Field(None, description="train on snapshots before it, test on "
+    cutoff: IsoDate | None = Field(None, description="train on snapshots before it, test on "
                                    "snapshots from it on (default: at 70 % of the snapshots)")
-    first_snapshot: dt.date | None = None
-    last_snapshot: dt.date | None = None
+    first_snapshot: IsoDate | None = None
+    last_snapshot: IsoDate | None = None
     inactivity_days: int = Field(180, ge=30, le=730,
                                  description="churn: no order for this long counts as churn")
-    params: dict[str, Any] = Field(default_factory=dict,
-                                   description="LightGBM parameters (learning_rate, "
-                                               "num_leaves, num_boost_round, ...)")
+    params: dict[ParamName, ParamValue] = Field(
+        default_factory=dict, description="LightGBM parameters (learning_rate, num_leaves, "
+        "num_boost_round, ...): names to numbers, booleans or short strings")
     name: str | None = Field(None, max_length=200)
 
 
@@ -63,11 +69,11 @@ class ModelOut(ModelSummary):
     report: dict[str, Any]
 
 
-class StatusChange(BaseModel):
+class StatusChange(SafeModel):
     status: Literal[ModelStatus.CHALLENGER, ModelStatus.RETIRED]
 
 
-class RollbackRequest(BaseModel):
+class RollbackRequest(SafeModel):
     target: Target
 
 

@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared.validation import SafeModel
+
 
 class Tier(StrEnum):
     """Risk tiers, from the lowest PD up."""
@@ -22,7 +24,7 @@ TierName = Literal[Tier.LOW, Tier.MEDIUM, Tier.HIGH]
 TIERS: tuple[Tier, ...] = tuple(Tier)
 
 
-class Thresholds(BaseModel):
+class Thresholds(SafeModel):
     """PD at which a tier starts: below ``medium`` is low, from ``high`` on is high."""
 
     medium: float = Field(0.02, gt=0, lt=1, description="PD from which a customer is medium")
@@ -35,7 +37,7 @@ class Thresholds(BaseModel):
         return self
 
 
-class Strategy(BaseModel):
+class Strategy(SafeModel):
     """What the business does with customers of a tier; credit decisions apply it."""
 
     credit_limit_factor: float = Field(ge=0, le=5, description="share of the credit limit usable")
@@ -60,7 +62,7 @@ DEFAULT_STRATEGIES: dict[str, Strategy] = {
 }
 
 
-class TierConfigIn(BaseModel):
+class TierConfigIn(SafeModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "thresholds": {"medium": 0.03, "high": 0.12},
         "strategies": {k: v.model_dump() for k, v in DEFAULT_STRATEGIES.items()},
@@ -85,7 +87,7 @@ class TierConfigOut(TierConfigIn):
     created_at: dt.datetime | None
 
 
-class OverrideIn(BaseModel):
+class OverrideIn(SafeModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "tier": "high", "reason": "Review 2026-11: major customer lost, awaiting accounts",
         "expires_at": "2027-02-28T00:00:00Z"}]})
