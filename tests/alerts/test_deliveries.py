@@ -95,7 +95,7 @@ def test_a_webhook_receiver_gets_the_alert_signed_per_standard_webhooks(
     [attempt] = attempts(db, delivery.id)
     assert attempt.ok and attempt.status_code == 200 and attempt.retry_at is None
     assert attempt.response == "x" * 2048, "answers are kept truncated to 2 KB"
-    listed = client.get(f"/v1/alerts/17/deliveries").json()["items"]
+    listed = client.get("/v1/alerts/17/deliveries").json()["items"]
     assert [(d["status"], d["attempts"][0]["status_code"]) for d in listed] == [
         ("delivered", 200)]
 
