@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from services.alerts.app import create_app
+from services.alerts.receivers.loops import notification_loops
 from services.alerts.receivers.settings import ReceiverSettings, get_receiver_settings
 from shared.db import Database
 from shared.models import WorkItem
@@ -243,3 +244,46 @@ def test_secrets_never_reach_the_logs(client: TestClient, db: Database,
     assert caplog.records, "the failed deliveries were logged"
     logged = caplog.text
     assert hook.secret.removeprefix("whsec_") not in logged and "Pa55-w0rd" not in logged
+
+
+def test_deliveries_waiting_for_a_receiver_switched_off_fail_and_can_be_redelivered(
+        client: TestClient, db: Database, settings: ReceiverSettings) -> None:
+    with webhook_server() as hook:
+        receiver = add_webhook(client, "paused", hook.url, hook.secret)
+        notify(db, snapshot(80))
+        work = worker(db, settings)
+        work.consumer("notify").run_once()
+        client.patch(f"/v1/receivers/{receiver['id']}", json={"enabled": False})
+        drain(work)
+        [delivery] = deliveries(db)
+        assert delivery.status == "failed" and "disabled" in (delivery.last_error or "")
+        assert hook.received == []
+        client.patch(f"/v1/receivers/{receiver['id']}", json={"enabled": True})
+        assert client.post(f"/v1/receivers/{receiver['id']}/deliveries/{delivery.id}"
+                           "/redeliver").status_code == 202
+        drain(work)
+    assert [r.verified for r in hook.received] == [True]
+
+
+def test_a_malformed_snapshot_is_retried_alone_and_the_others_are_delivered(
+        client: TestClient, db: Database, settings: ReceiverSettings) -> None:
+    with webhook_server() as hook:
+        add_webhook(client, "desk", hook.url, hook.secret)
+        broken = snapshot(91)
+        del broken["alert"]["severity"]
+        notify(db, snapshot(90), broken)
+        work = worker(db, settings)
+        work.consumer("notify").run_once()
+        with db.transaction() as session:
+            left = session.scalars(select(WorkItem).where(WorkItem.topic == "alerts.notify")
+                                   ).all()
+            assert [i.payload["alert"]["id"] for i in left] == [91]
+            assert "severity" in (left[0].last_error or "")
+        for _ in range(5):
+            work.consumer("deliver-1").run_once()
+    assert [r.document["data"]["alert"]["id"] for r in hook.received] == [90]
+
+
+def test_a_delivery_timeout_as_long_as_the_queue_lease_is_refused() -> None:
+    with pytest.raises(ValueError, match="RISKWATCH_ALERTS_DELIVERY_TIMEOUT_SECONDS"):
+        notification_loops(fast_settings(delivery_timeout_seconds=30))

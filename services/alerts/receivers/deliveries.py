@@ -194,9 +194,25 @@ def deliver(session: Session, settings: ReceiverSettings, delivery_id: int) -> N
     with Session(bind=session.get_bind()) as reader, reader.begin():
         job = load_job(reader, settings, delivery_id)
     if job is None:
+        _close_if_receiver_disabled(session, delivery_id)
         return
     outcome = send(job, settings)
     record(session, settings, job, outcome)
+
+
+def _close_if_receiver_disabled(session: Session, delivery_id: int) -> None:
+    """A receiver switched off while its deliveries waited: they fail (and can be
+    redelivered once it is back on) rather than stay pending for ever."""
+    delivery = repository.get_delivery(session, delivery_id, for_update=True)
+    if delivery is None or delivery.status != DeliveryStatus.PENDING:
+        return
+    receiver = repository.get(session, delivery.receiver_id)
+    if receiver is not None and not receiver.enabled:
+        now = utcnow()
+        delivery.status, delivery.finished_at, delivery.updated_at = (
+            DeliveryStatus.FAILED.value, now, now)
+        delivery.next_attempt_at = None
+        delivery.last_error = "the receiver was disabled before this delivery was sent"
 
 
 # --- on request ----------------------------------------------------------------------------

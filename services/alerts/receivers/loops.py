@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from services.alerts.receivers import deliveries
 from services.alerts.receivers.settings import ReceiverSettings, get_receiver_settings
 from shared import queue
+from shared.settings import get_settings
 from shared.topics import ALERTS_DELIVER, ALERTS_NOTIFY
 from shared.worker import Loop
 
@@ -20,6 +21,12 @@ def notification_loops(settings: ReceiverSettings | None = None) -> list[Loop]:
     batches), and ``delivery_loops`` loops that send them, each on its own thread, so a
     receiver that times out delays neither alert evaluation nor most other deliveries."""
     chosen = settings or get_receiver_settings()
+    lease = get_settings().queue_lease_seconds
+    if chosen.delivery_timeout_seconds >= lease:
+        # A try outlasting its lease is claimed again by another loop: sent twice.
+        raise ValueError(f"RISKWATCH_ALERTS_DELIVERY_TIMEOUT_SECONDS "
+                         f"({chosen.delivery_timeout_seconds:g}) must be shorter than "
+                         f"RISKWATCH_QUEUE_LEASE_SECONDS ({lease:g})")
 
     def fan_out(session: Session, items: Sequence[queue.ClaimedItem]) -> None:
         deliveries.fan_out(session, [item.payload for item in items])

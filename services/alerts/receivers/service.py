@@ -75,8 +75,9 @@ def to_out(receiver: Receiver) -> ReceiverOut:
     return ReceiverOut(
         id=receiver.id, name=receiver.name, kind=ReceiverKind(receiver.kind), url=receiver.url,
         target=receiver.display_target, secret_set=bool(receiver.secret_ciphertext),
-        filters=Filters(severities=receiver.severities, rule_ids=receiver.rule_ids,  # type: ignore[arg-type]
-                        tiers=receiver.tiers),  # type: ignore[arg-type]
+        filters=Filters.model_validate({"severities": receiver.severities,
+                                        "rule_ids": receiver.rule_ids,
+                                        "tiers": receiver.tiers}),
         include_drills=receiver.include_drills, enabled=receiver.enabled,
         created_by=receiver.created_by, created_at=receiver.created_at,
         updated_at=receiver.updated_at)
