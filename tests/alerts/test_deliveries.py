@@ -287,3 +287,22 @@ def test_a_malformed_snapshot_is_retried_alone_and_the_others_are_delivered(
 def test_a_delivery_timeout_as_long_as_the_queue_lease_is_refused() -> None:
     with pytest.raises(ValueError, match="RISKWATCH_ALERTS_DELIVERY_TIMEOUT_SECONDS"):
         notification_loops(fast_settings(delivery_timeout_seconds=30))
+
+
+def test_an_email_server_that_never_answers_fails_the_try_within_the_timeout(
+        client: TestClient, db: Database) -> None:
+    settings = fast_settings(delivery_timeout_seconds=1.0)
+    with silent_server() as hanging:
+        port = hanging.rsplit(":", 1)[1].split("/")[0]
+        client.post("/v1/receivers", json={
+            "name": "mail", "kind": "email",
+            "apprise_url": f"mailto://127.0.0.1:{port}/a@example.com?from=rw@example.com"})
+        notify(db, snapshot(95))
+        work = worker(db, settings)
+        work.consumer("notify").run_once()
+        started = time.monotonic()
+        work.consumer("deliver-1").run_once()
+        assert time.monotonic() - started < 3.0
+    [delivery] = deliveries(db)
+    [attempt] = attempts(db, delivery.id)
+    assert not attempt.ok and attempt.error and attempt.retry_at is not None

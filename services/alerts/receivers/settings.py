@@ -18,7 +18,8 @@ class ReceiverSettings(BaseSettings):
     delivery_timeout_seconds: float = Field(
         10.0, gt=0, le=120,
         description="limit of one try: connect, send and read the answer (webhooks), or the "
-                    "whole Apprise call (e-mail, chat)")
+                    "whole Apprise call (e-mail, chat); must stay below "
+                    "RISKWATCH_QUEUE_LEASE_SECONDS (default 30), or the worker refuses to start")
     delivery_backoff_base_seconds: float = Field(
         15.0, gt=0,
         description="wait after the first failed try; doubled after each further one "
