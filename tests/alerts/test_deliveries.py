@@ -34,7 +34,10 @@ from tests.alerts.receivers_support import (
 )
 from tests.conftest import auth_headers
 
-WRITER = auth_headers("alerts:read", "alerts:write", key_id="ops-key", name="ops")
+
+def writer() -> dict[str, str]:
+    """Identity headers are signed with a timestamp and expire: made per test, not at import."""
+    return auth_headers("alerts:read", "alerts:write", key_id="ops-key", name="ops")
 
 
 @pytest.fixture
@@ -48,7 +51,7 @@ def client(db: Database, database_url: str, settings: ReceiverSettings
     app = create_app(database_url)
     app.dependency_overrides[get_receiver_settings] = lambda: settings
     with TestClient(app) as test_client:
-        test_client.headers.update(WRITER)
+        test_client.headers.update(writer())
         yield test_client
 
 

@@ -30,8 +30,16 @@ from tests.alerts.receivers_support import (
 )
 from tests.conftest import auth_headers
 
-WRITER = auth_headers("alerts:read", "alerts:write", key_id="ops-key", name="ops")
-READER = auth_headers("alerts:read", key_id="viewer-key", name="viewer")
+
+def writer() -> dict[str, str]:
+    """Identity headers are signed with a timestamp and expire: made per test, not at import."""
+    return auth_headers("alerts:read", "alerts:write", key_id="ops-key", name="ops")
+
+
+def reader() -> dict[str, str]:
+    return auth_headers("alerts:read", key_id="viewer-key", name="viewer")
+
+
 SLACK_URL = "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ"
 
 
@@ -46,7 +54,7 @@ def client(db: Database, database_url: str, settings: ReceiverSettings
     app = create_app(database_url)
     app.dependency_overrides[get_receiver_settings] = lambda: settings
     with TestClient(app) as test_client:
-        test_client.headers.update(WRITER)
+        test_client.headers.update(writer())
         yield test_client
 
 
@@ -66,13 +74,13 @@ def test_a_receiver_is_created_listed_changed_and_removed_with_audit(
     assert out["created_by"] == "ops (ops-key)" and out["include_drills"] is False
     rid = out["id"]
     assert client.post("/v1/receivers", json=webhook()).status_code == 409
-    assert [r["name"] for r in client.get("/v1/receivers", headers=READER).json()] == ["desk"]
+    assert [r["name"] for r in client.get("/v1/receivers", headers=reader()).json()] == ["desk"]
     changed = client.patch(f"/v1/receivers/{rid}", json={
         "enabled": False, "filters": {"rule_ids": [4, 9]}, "secret": new_secret()})
     assert changed.status_code == 200, changed.text
     assert changed.json()["enabled"] is False
     assert changed.json()["filters"]["rule_ids"] == [4, 9]
-    assert client.get(f"/v1/receivers/{rid}", headers=READER).json()["enabled"] is False
+    assert client.get(f"/v1/receivers/{rid}", headers=reader()).json()["enabled"] is False
     assert client.delete(f"/v1/receivers/{rid}").status_code == 204
     assert client.get(f"/v1/receivers/{rid}").status_code == 404
     assert client.delete(f"/v1/receivers/{rid}").status_code == 404
@@ -85,14 +93,14 @@ def test_a_receiver_is_created_listed_changed_and_removed_with_audit(
 
 
 def test_reads_need_alerts_read_and_changes_alerts_write(client: TestClient) -> None:
-    assert client.post("/v1/receivers", json=webhook(), headers=READER).status_code == 403
+    assert client.post("/v1/receivers", json=webhook(), headers=reader()).status_code == 403
     rid = client.post("/v1/receivers", json=webhook()).json()["id"]
     no_scope = auth_headers("risk:read")
     assert client.get("/v1/receivers", headers=no_scope).status_code == 403
     for method, path in [("PATCH", f"/v1/receivers/{rid}"), ("DELETE", f"/v1/receivers/{rid}"),
                          ("POST", f"/v1/receivers/{rid}/test"),
                          ("POST", f"/v1/receivers/{rid}/deliveries/1/redeliver")]:
-        assert client.request(method, path, json={}, headers=READER).status_code == 403
+        assert client.request(method, path, json={}, headers=reader()).status_code == 403
     client.headers.clear()
     assert client.get("/v1/receivers").status_code == 401
     assert client.get("/v1/alerts/1/deliveries").status_code == 401
