@@ -18,6 +18,12 @@ ALERTS_EVENT = "alerts.event"
 # scoring -> alerts / reviews: the score or tier moved materially.
 ALERTS_SCORE_CHANGED = "alerts.score_changed"
 REVIEWS_SCORE_CHANGED = "reviews.score_changed"
+# alerts core -> alerts receivers: an alert opened, repeated, resolved or reopened, as a
+# self-contained snapshot (key: the customer id); enqueued with the alert's own write.
+ALERTS_NOTIFY = "alerts.notify"
+# alerts receivers -> themselves: send delivery `delivery_id` now (one item per attempt,
+# re-enqueued with a delay to back off).
+ALERTS_DELIVER = "alerts.deliver"
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,10 @@ ROUTES: dict[str, Route] = {
     ALERTS_EVENT: Route(producer="ingest", consumer="alerts worker", consumed=False),
     ALERTS_SCORE_CHANGED: Route(producer="scoring", consumer="alerts worker", consumed=False),
     REVIEWS_SCORE_CHANGED: Route(producer="scoring", consumer="reviews worker", consumed=False),
+    ALERTS_NOTIFY: Route(producer="alerts worker", consumer="alerts worker (receivers)",
+                         consumed=True),
+    ALERTS_DELIVER: Route(producer="alerts receivers", consumer="alerts worker (receivers)",
+                          consumed=True),
 }
 
 

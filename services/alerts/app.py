@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.alerts.receivers.router import router as receivers_router
 from shared.app import create_service_app
 
 
@@ -12,6 +13,6 @@ def create_app(database_url: str | None = None) -> FastAPI:
         name="alerts",
         title="riskwatch alerts",
         description="De-duplicated alerts on risk indicators, notifications and playbooks.",
-        routers=[],
+        routers=[receivers_router],
         database_url=database_url,
     )

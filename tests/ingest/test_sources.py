@@ -15,7 +15,12 @@ from shared.models.ingest import WebhookSource
 from tests.conftest import auth_headers
 from tests.ingest.factories import cloudevent
 
-ADMIN = auth_headers("admin", key_id="admin-key", name="ops")
+
+def admin() -> dict[str, str]:
+    """Signed identity headers expire after five minutes: made per call, not at import."""
+    return auth_headers("admin", key_id="admin-key", name="ops")
+
+
 NEW_SECRET = "whsec_" + "cnVudGltZS1zZWNyZXQtZm9yLXRoZS1jcm0tMDAx"
 
 
@@ -32,11 +37,11 @@ def test_source_set_at_runtime_signs_deliveries_and_stays_secret(
         client: TestClient, db: Database) -> None:
     assert signed_post(client, "crm", NEW_SECRET, "m1") == 401
     created = client.put("/v1/webhook-sources/generic/crm", json={"secrets": [NEW_SECRET]},
-                         headers=ADMIN)
+                         headers=admin())
     assert created.status_code == 201, created.text
     assert created.json()["secret_count"] == 1 and created.json()["created_by"] == "ops (admin-key)"
     assert signed_post(client, "crm", NEW_SECRET, "m2") == 202
-    listed = client.get("/v1/webhook-sources", headers=ADMIN)
+    listed = client.get("/v1/webhook-sources", headers=admin())
     secret_part = NEW_SECRET.removeprefix("whsec_")
     assert [s["name"] for s in listed.json()] == ["crm"]
     assert secret_part not in listed.text and secret_part not in created.text
@@ -46,15 +51,15 @@ def test_source_set_at_runtime_signs_deliveries_and_stays_secret(
         audit = s.scalars(select(AuditEntry)).all()
         assert [a.action for a in audit] == ["webhook_source.put"]
         assert secret_part not in json.dumps(audit[0].details)
-    assert client.delete("/v1/webhook-sources/generic/crm", headers=ADMIN).status_code == 204
+    assert client.delete("/v1/webhook-sources/generic/crm", headers=admin()).status_code == 204
     assert signed_post(client, "crm", NEW_SECRET, "m3") == 401
-    assert client.delete("/v1/webhook-sources/generic/crm", headers=ADMIN).status_code == 404
+    assert client.delete("/v1/webhook-sources/generic/crm", headers=admin()).status_code == 404
 
 
 def test_zoho_and_salesforce_tokens_from_the_api(client: TestClient) -> None:
     token = "a-token-set-through-the-api"
     assert client.put("/v1/webhook-sources/zoho-crm/777", json={"secrets": [token]},
-                      headers=ADMIN).status_code == 201
+                      headers=admin()).status_code == 201
     note = {"server_time": 1764400000000, "module": "Deals", "operation": "insert",
             "ids": ["D1"], "channel_id": "777", "token": token,
             "affected_values": [{"record_id": "D1", "values": {"Account_Name": {"id": "A1"}}}]}
@@ -67,11 +72,11 @@ def test_sources_need_admin_and_valid_secrets(client: TestClient) -> None:
     writer = client.put("/v1/webhook-sources/generic/crm", json={"secrets": [NEW_SECRET]})
     assert writer.status_code == 403
     bad = client.put("/v1/webhook-sources/generic/crm", json={"secrets": ["not-a-whsec-secret"]},
-                     headers=ADMIN)
+                     headers=admin())
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "secrets.0"
     short = client.put("/v1/webhook-sources/zoho-crm/1", json={"secrets": ["short"]},
-                       headers=ADMIN)
+                       headers=admin())
     assert short.status_code == 422
     unknown = client.put("/v1/webhook-sources/pipedrive/1", json={"secrets": [NEW_SECRET]},
-                         headers=ADMIN)
+                         headers=admin())
     assert unknown.status_code == 422

@@ -3,16 +3,33 @@
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy.orm import Session
 
 from services.ingest.settings import IngestSettings
-from services.ingest.sources import crypto, repository
+from services.ingest.sources import repository
 from services.ingest.sources.schemas import Adapter, SourceOut
 from services.ingest.webhooks.signatures import secret_bytes
 from shared import audit
 from shared.errors import NotFound, ValidationFailed, field_error
 from shared.models import utcnow
 from shared.models.ingest import WebhookSource
+from shared.secrets import SecretBox
+
+
+def _box(settings: IngestSettings) -> SecretBox:
+    return SecretBox(keys=settings.secrets_keys, purpose="ingest",
+                     setting="RISKWATCH_INGEST_SECRETS_KEYS")
+
+
+def _seal(settings: IngestSettings, secrets: list[str]) -> str:
+    return _box(settings).seal(json.dumps(secrets))
+
+
+def _unseal(settings: IngestSettings, token: str) -> list[str]:
+    secrets: list[str] = json.loads(_box(settings).open(token))
+    return secrets
 
 
 def secrets_for(session: Session, settings: IngestSettings, *, adapter: Adapter,
@@ -26,7 +43,7 @@ def secrets_for(session: Session, settings: IngestSettings, *, adapter: Adapter,
     if configured is not None:
         return configured.get_secret_value().split()
     stored = repository.get(session, adapter.value, name)
-    return crypto.unseal(settings, stored.secrets_ciphertext) if stored else None
+    return _unseal(settings, stored.secrets_ciphertext) if stored else None
 
 
 def put_source(session: Session, settings: IngestSettings, *, adapter: Adapter, name: str,
@@ -42,7 +59,7 @@ def put_source(session: Session, settings: IngestSettings, *, adapter: Adapter, 
                                        errors=[field_error(f"secrets.{index}",
                                                            "must be whsec_ + base64")]) from None
     now = utcnow()
-    sealed = crypto.seal(settings, secrets)
+    sealed = _seal(settings, secrets)
     source = repository.get(session, adapter.value, name)
     created = source is None
     if source is None:
@@ -60,7 +77,7 @@ def put_source(session: Session, settings: IngestSettings, *, adapter: Adapter, 
 
 
 def list_sources(session: Session, settings: IngestSettings) -> list[SourceOut]:
-    return [_out(s, len(crypto.unseal(settings, s.secrets_ciphertext)))
+    return [_out(s, len(_unseal(settings, s.secrets_ciphertext)))
             for s in repository.list_all(session)]
 
 
