@@ -74,6 +74,7 @@ SETTINGS_MODULES: tuple[str, ...] = (
     "shared.settings",
     "services.ingest.settings",
     "services.scoring.settings",
+    "services.alerts.receivers.settings",
 )
 # ``register(subparsers)`` functions that add a service's own commands to `riskwatch`.
 COMMAND_PLUGINS: tuple[str, ...] = ("services.scoring.cli:register",)
