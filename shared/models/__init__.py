@@ -3,9 +3,9 @@
 # Service issues add their tables in modules of their own, imported here.
 from shared.models import ingest as _ingest  # noqa: E402,F401
 from shared.models import scoring as _scoring  # noqa: E402,F401
+from shared.models.audit import AuditCheckpoint, AuditEntry, AuditTile
 from shared.models.base import Base, JsonDoc, UtcDateTime, utcnow
 from shared.models.customers import Customer, CustomerAlias, Event, IndustryOutlook
-from shared.models.audit import AuditCheckpoint, AuditEntry, AuditTile
 from shared.models.platform import ApiKey, BigId, WorkItem
 
 __all__ = [

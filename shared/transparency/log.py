@@ -22,7 +22,6 @@ from shared.db import Database, Lock, dialect_insert, is_postgres, try_xact_lock
 from shared.models import AuditCheckpoint, AuditEntry, AuditTile, utcnow
 from shared.transparency import merkle
 from shared.transparency.note import Checkpoint, NoteError, Signer, Verifier, open_checkpoint
-from shared.transparency.verify import EXPORT_FORMAT
 from shared.transparency.tiles import (
     TILE_WIDTH,
     MissingTile,
@@ -31,6 +30,7 @@ from shared.transparency.tiles import (
     TreeReader,
     tiles_for_nodes,
 )
+from shared.transparency.verify import EXPORT_FORMAT
 from shared.transparency.witness import FileWitness, WitnessRefused
 
 EXPORT_MAX_ENTRIES = 100_000

@@ -14,8 +14,8 @@ from sqlalchemy import delete, event, select, text, update
 from shared import audit
 from shared.db import Database, Lock, try_xact_lock
 from shared.models import AuditCheckpoint, AuditEntry, AuditTile
-from shared.transparency import merkle
 from shared.transparency import log as tlog
+from shared.transparency import merkle
 from shared.transparency.note import Checkpoint, Signer, open_checkpoint
 from shared.transparency.settings import get_audit_settings, get_signer
 from shared.transparency.verify import verify_export
