@@ -1,7 +1,12 @@
 """The audit log's write side: every decision appends one entry in the caller's transaction,
 without a lock and without reading other rows. A sequencer integrates committed entries into
 a verifiable Merkle tree later (shared/transparency/log.py), so appends never wait on each
-other: an entry is durable exactly when the business change it records is."""
+other: an entry is durable exactly when the business change it records is.
+
+Each entry is sealed when appended: its ``content`` column holds the canonical JSON the tree
+will commit to, so what the leaf hashes is exactly what the application wrote, whatever the
+database does to the JSON and time columns (which stay for queries; `verify` checks they
+still say what the content says)."""
 
 from __future__ import annotations
 
@@ -10,37 +15,45 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from shared.models import AuditEntry, utcnow
 
 
-def canonical_entry(
-    *, id: int, occurred_at: dt.datetime, actor: str, action: str, subject_type: str,
-    subject_id: str, details: dict[str, Any],
-) -> bytes:
-    """The bytes a leaf commits to: the entry as JSON with sorted keys, no spaces, UTF-8, the
-    time in UTC with microseconds. Its id is part of it, so no entry can stand in for another."""
-    return json.dumps(
-        {
-            "id": id,
-            "occurred_at": occurred_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
-            "actor": actor,
-            "action": action,
-            "subject_type": subject_type,
-            "subject_id": subject_id,
-            "details": details,
-        },
-        sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str,
-    ).encode()
+def entry_content(
+    *, occurred_at: dt.datetime, actor: str, action: str, subject_type: str, subject_id: str,
+    details: dict[str, Any],
+) -> str:
+    """The entry as JSON: sorted keys, no spaces, the time in UTC with microseconds."""
+    entry = {
+        "occurred_at": occurred_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+        "actor": actor,
+        "action": action,
+        "subject_type": subject_type,
+        "subject_id": subject_id,
+        "details": details,
+    }
+    try:
+        # orjson: the standard encoder cost 35 µs an entry, orjson 3 µs, and the verifier
+        # serialises every entry of the log.
+        return orjson.dumps(entry, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:  # an integer beyond 64 bits, which orjson does not write
+        return json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def canonical_of(row: Any) -> bytes:
-    """:func:`canonical_entry` of a stored row (an ``AuditEntry`` or a Core row of it)."""
-    return canonical_entry(id=row.id, occurred_at=row.occurred_at, actor=row.actor,
-                           action=row.action, subject_type=row.subject_type,
-                           subject_id=row.subject_id, details=row.details)
+def leaf_data(entry_id: int, content: str) -> bytes:
+    """The bytes leaf hashes commit to: the content with the entry's id as first member,
+    ``{"id":7,"action":…}``, UTF-8, so no entry can stand in for another."""
+    return b'{"id":%d,' % entry_id + content.encode()[1:]
+
+
+def content_of(row: Any) -> str:
+    """:func:`entry_content` recomputed from a stored row's columns."""
+    return entry_content(occurred_at=row.occurred_at, actor=row.actor, action=row.action,
+                         subject_type=row.subject_type, subject_id=row.subject_id,
+                         details=row.details)
 
 
 @dataclass(frozen=True)
@@ -61,11 +74,15 @@ def record(
     or so of its commit)."""
     # Round-trip through JSON so the stored details are plain JSON whatever was passed in.
     clean_details = json.loads(json.dumps(details or {}, default=str))
+    occurred_at = utcnow()
+    content = entry_content(occurred_at=occurred_at, actor=actor, action=action,
+                            subject_type=subject_type, subject_id=subject_id,
+                            details=clean_details)
     # A Core insert, not the ORM unit of work: appends sit on the credit-decision hot path.
     entry_id = session.execute(
         insert(AuditEntry).values(
-            occurred_at=utcnow(), actor=actor, action=action, subject_type=subject_type,
-            subject_id=subject_id, details=clean_details,
+            occurred_at=occurred_at, actor=actor, action=action, subject_type=subject_type,
+            subject_id=subject_id, details=clean_details, content=content,
         ).returning(AuditEntry.id)
     ).scalar_one()
     return Appended(id=entry_id)

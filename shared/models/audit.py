@@ -30,6 +30,8 @@ class AuditEntry(Base):
     subject_type: Mapped[str] = mapped_column(String(50))
     subject_id: Mapped[str] = mapped_column(String(255), index=True)
     details: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    # The entry sealed at append (shared/audit.py): what its leaf commits to.
+    content: Mapped[str] = mapped_column(Text)
     # Set once by the sequencer; unique, so no entry can take two places in the tree.
     leaf_index: Mapped[int | None] = mapped_column(BigInteger, unique=True)
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select, text, tuple_
 from sqlalchemy.orm import Session
 
-from shared.audit import canonical_of
+from shared.audit import content_of, leaf_data
 from shared.db import Database, Lock, dialect_insert, is_postgres, try_xact_lock
 from shared.models import AuditCheckpoint, AuditEntry, AuditTile, utcnow
 from shared.transparency import merkle
@@ -37,7 +37,8 @@ EXPORT_MAX_ENTRIES = 100_000
 log = logging.getLogger("riskwatch.audit")
 
 _ENTRY_COLUMNS = (AuditEntry.id, AuditEntry.occurred_at, AuditEntry.actor, AuditEntry.action,
-                  AuditEntry.subject_type, AuditEntry.subject_id, AuditEntry.details)
+                  AuditEntry.subject_type, AuditEntry.subject_id, AuditEntry.details,
+                  AuditEntry.content)
 
 
 class LogStateError(RuntimeError):
@@ -83,9 +84,13 @@ def write_tiles(session: Session, tiles: dict[TileKey, bytes]) -> None:
         index_elements=["tile_level", "tile_index"], set_={"hashes": insert.excluded.hashes}))
 
 
-def unsequenced(session: Session, limit: int) -> Sequence[object]:
-    return session.execute(select(*_ENTRY_COLUMNS).where(AuditEntry.leaf_index.is_(None))
+def unsequenced(session: Session, limit: int) -> Sequence[tuple[int, str]]:
+    """The oldest committed entries not in the tree yet: only id and sealed content, which is
+    all a leaf needs (reading and decoding every column cost the sequencer half its time)."""
+    rows = session.execute(select(AuditEntry.id, AuditEntry.content)
+                           .where(AuditEntry.leaf_index.is_(None))
                            .order_by(AuditEntry.id).limit(limit)).all()
+    return [(entry_id, content) for entry_id, content in rows]
 
 
 def assign_leaf_indexes(session: Session, entry_ids: list[int], first_index: int) -> None:
@@ -172,10 +177,9 @@ class Sequencer:
             if not rows:
                 return Batch(0, edge.size)
             first = edge.size
-            for row in rows:
-                edge.append(merkle.leaf_hash(canonical_of(row)))
-            assign_leaf_indexes(session, [row.id for row in rows],  # type: ignore[attr-defined]
-                                first)
+            for entry_id, content in rows:
+                edge.append(merkle.leaf_hash(leaf_data(entry_id, content)))
+            assign_leaf_indexes(session, [entry_id for entry_id, _ in rows], first)
             write_tiles(session, edge.flush())
             self._root = edge.root()
             note = self.signer.sign(Checkpoint(self.origin, edge.size, self._root).text())
@@ -370,7 +374,11 @@ def verify(session: Session, verifier: Verifier, *, origin: str,
                 return result.fail(
                     f"leaf {tree.size} is missing: entries were deleted (the next entry, "
                     f"{row.id}, has leaf {index})", entry_id=row.id, leaf_index=tree.size)
-            leaf = merkle.leaf_hash(canonical_of(row))
+            if content_of(row) != row.content:
+                return result.fail(f"entry {row.id} (leaf {index}): its columns no longer say "
+                                   "what its sealed content says: edited after the append",
+                                   entry_id=row.id, leaf_index=index)
+            leaf = merkle.leaf_hash(leaf_data(row.id, row.content))
             tile = tiles.get(index // TILE_WIDTH, b"")
             position = (index % TILE_WIDTH) * merkle.HASH_SIZE
             if tile[position:position + merkle.HASH_SIZE] != leaf:
@@ -419,7 +427,7 @@ def export(session: Session, *, start: int = 0, end: int | None = None,
     reader = _lazy_reader(session)
     count, last_index = 0, start - 1
     while count < EXPORT_MAX_ENTRIES:
-        query = (select(AuditEntry.leaf_index, *_ENTRY_COLUMNS)
+        query = (select(AuditEntry.leaf_index, AuditEntry.id, AuditEntry.content)
                  .where(AuditEntry.leaf_index > last_index, AuditEntry.leaf_index < end))
         if subject_id:
             query = query.where(AuditEntry.subject_id == subject_id)
@@ -431,7 +439,7 @@ def export(session: Session, *, start: int = 0, end: int | None = None,
             proof = [reader.subtree(a, b) for a, b in merkle.inclusion_ranges(row.leaf_index,
                                                                                 size)]
             yield json.dumps({"type": "entry", "leaf_index": row.leaf_index, "entry_id": row.id,
-                              "canonical": canonical_of(row).decode(),
+                              "canonical": leaf_data(row.id, row.content).decode(),
                               "inclusion": [b64(h) for h in proof]},
                              ensure_ascii=False) + "\n"
             count += 1

@@ -54,7 +54,7 @@ def leaf_hashes_by_index(db: Database) -> list[bytes]:
     with db.transaction() as session:
         rows = session.scalars(select(AuditEntry).where(AuditEntry.leaf_index.is_not(None))
                                .order_by(AuditEntry.leaf_index)).all()
-        return [merkle.leaf_hash(audit.canonical_of(r)) for r in rows]
+        return [merkle.leaf_hash(audit.leaf_data(r.id, r.content)) for r in rows]
 
 
 def test_an_append_is_one_insert_with_no_lock_and_no_read_of_other_rows(db: Database) -> None:
@@ -212,11 +212,26 @@ def test_editing_an_entry_is_named(db: Database, sequenced: list[int]) -> None:
     assert "edited" in (result.problem or "")
 
 
+def rewrite(db: Database, entry_id: int, **columns: object) -> None:
+    """What an attacker who knows the format does: change the columns and reseal the entry."""
+    with db.transaction() as session:
+        entry = session.get(AuditEntry, entry_id)
+        assert entry is not None
+        for name, value in columns.items():
+            setattr(entry, name, value)
+        entry.content = audit.content_of(entry)
+
+
+def test_editing_an_entry_and_resealing_it_is_named(db: Database, sequenced: list[int]) -> None:
+    rewrite(db, sequenced[2], actor="someone-else")
+    result = verify(db)
+    assert (result.ok, result.entry_id, result.leaf_index) == (False, sequenced[2], 2)
+    assert "differs from what the tree holds" in (result.problem or "")
+
+
 def test_editing_an_entry_and_its_tile_hash_is_caught_by_the_signed_root(
         db: Database, sequenced: list[int]) -> None:
-    with db.transaction() as session:
-        session.execute(update(AuditEntry).where(AuditEntry.id == sequenced[2])
-                        .values(actor="someone-else"))
+    rewrite(db, sequenced[2], actor="someone-else")
     leaves = leaf_hashes_by_index(db)
     with db.transaction() as session:
         session.execute(update(AuditTile).where(AuditTile.tile_level == 0)
@@ -306,8 +321,12 @@ def test_the_witness_keeps_checkpoints_that_extend_it_and_refuses_a_shrunk_log(
     # Truncate everything after the first checkpoint and sequence other entries instead.
     with db.transaction() as session:
         session.execute(delete(AuditCheckpoint).where(AuditCheckpoint.tree_size > 5))
+        rewritten_ids = session.scalars(select(AuditEntry.id)
+                                        .where(AuditEntry.leaf_index >= 5)).all()
         session.execute(update(AuditEntry).where(AuditEntry.leaf_index >= 5)
-                        .values(leaf_index=None, subject_id="rewritten"))
+                        .values(leaf_index=None))
+    for entry_id in rewritten_ids:
+        rewrite(db, entry_id, subject_id="rewritten")
     rewritten = sequencer(db)
     rewritten.run_once()
     with db.transaction() as session, pytest.raises(WitnessRefused, match="not consistent"):

@@ -1,7 +1,8 @@
 """audit log as a transparency log: Merkle tiles, signed checkpoints, leaf indexes
 
-The hash-chain columns go; every existing entry stays, unsequenced, so the sequencer's
-first batches integrate the old history into the tree in id order (the old chain order).
+The hash-chain columns go; every existing entry stays, sealed (its ``content`` computed as
+shared/audit.py does) and unsequenced, so the sequencer's first batches integrate the old
+history into the tree in id order (the old chain order).
 The old chain is checked first and a break is logged, naming the row, because after this
 migration only the tree vouches for the entries.
 
@@ -18,6 +19,7 @@ import json
 import logging
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from alembic import op
 
@@ -32,14 +34,32 @@ log = logging.getLogger("alembic.runtime.migration")
 GENESIS_HASH = "0" * 64
 
 
-def _chain_content(row: Any, prev_hash: str) -> str:
-    """The retired chain's canonical content (shared/audit.py before revision 0007)."""
+def _plain(row: Any) -> tuple[dt.datetime, Any]:
+    """occurred_at and details as Python values (SQLite hands raw SQL strings back)."""
     occurred_at = row.occurred_at
     if isinstance(occurred_at, str):
         occurred_at = dt.datetime.fromisoformat(occurred_at)
     if occurred_at.tzinfo is None:
         occurred_at = occurred_at.replace(tzinfo=dt.UTC)
     details = row.details if not isinstance(row.details, str) else json.loads(row.details)
+    return occurred_at, details
+
+
+def _content(row: Any) -> str:
+    """An entry's sealed content as shared/audit.py computes it at revision 0007."""
+    occurred_at, details = _plain(row)
+    entry = {"occurred_at": occurred_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+             "actor": row.actor, "action": row.action, "subject_type": row.subject_type,
+             "subject_id": row.subject_id, "details": details}
+    try:
+        return orjson.dumps(entry, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:
+        return json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _chain_content(row: Any, prev_hash: str) -> str:
+    """The retired chain's canonical content (shared/audit.py before revision 0007)."""
+    occurred_at, details = _plain(row)
     return json.dumps({
         "occurred_at": occurred_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
         "actor": row.actor, "action": row.action, "subject_type": row.subject_type,
@@ -86,6 +106,7 @@ def upgrade() -> None:
         batch_op.drop_column('prev_hash')
         batch_op.drop_column('hash')
         batch_op.add_column(sa.Column('leaf_index', sa.BigInteger(), nullable=True))
+        batch_op.add_column(sa.Column('content', sa.Text(), nullable=True))
         batch_op.create_unique_constraint(batch_op.f('uq_audit_entry_leaf_index'),
                                           ['leaf_index'])
         batch_op.create_index(batch_op.f('ix_audit_entry_subject_id'), ['subject_id'],
@@ -93,6 +114,14 @@ def upgrade() -> None:
         batch_op.create_index('ix_audit_entry_unsequenced', ['id'], unique=False,
                               postgresql_where=sa.text('leaf_index IS NULL'),
                               sqlite_where=sa.text('leaf_index IS NULL'))
+    bind = op.get_bind()
+    for row in bind.execute(sa.text(
+            "SELECT id, occurred_at, actor, action, subject_type, subject_id, details "
+            "FROM audit_entry ORDER BY id")).all():
+        bind.execute(sa.text("UPDATE audit_entry SET content = :c WHERE id = :id"),
+                     {"c": _content(row), "id": row.id})
+    with op.batch_alter_table('audit_entry', schema=None) as batch_op:
+        batch_op.alter_column('content', existing_type=sa.Text(), nullable=False)
 
 
 def downgrade() -> None:
@@ -104,6 +133,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_audit_entry_subject_id'))
         batch_op.drop_constraint(batch_op.f('uq_audit_entry_leaf_index'), type_='unique')
         batch_op.drop_column('leaf_index')
+        batch_op.drop_column('content')
         batch_op.add_column(sa.Column('prev_hash', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('hash', sa.String(length=64), nullable=True))
     bind = op.get_bind()
