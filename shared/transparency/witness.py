@@ -5,6 +5,7 @@ database's operators cannot write; a partner's copy of a checkpoint plays the sa
 
 from __future__ import annotations
 
+import fcntl
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +31,13 @@ class FileWitness:
 
     def update(self, note: str, proof_source: ProofSource) -> None:
         """Keep ``note`` if it extends the witnessed checkpoint; raise otherwise."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Sequencers on one host take turns, so none writes back an older checkpoint.
+        with open(self.path.with_suffix(self.path.suffix + ".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            self._update(note, proof_source)
+
+    def _update(self, note: str, proof_source: ProofSource) -> None:
         try:
             new = open_checkpoint(note, self.verifier, origin=self.origin)
         except NoteError as exc:
@@ -46,7 +54,6 @@ class FileWitness:
             except merkle.ProofError as exc:
                 raise WitnessRefused(f"checkpoint {new.size} is not consistent with the "
                                      f"witnessed checkpoint {old.size}: {exc}") from exc
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.path.with_suffix(self.path.suffix + ".tmp")
         temporary.write_text(note)
         os.replace(temporary, self.path)

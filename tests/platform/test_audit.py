@@ -369,3 +369,12 @@ def test_checkpoint_text_root_is_standard_base64_of_the_tree_root(db: Database) 
     assert (origin, size) == (ORIGIN, "2")
     assert base64.b64decode(root) == merkle.root_of(leaf_hashes_by_index(db))
 
+
+
+def test_the_sequencer_refuses_to_extend_a_log_whose_newest_entries_were_deleted(
+        db: Database, sequenced: list[int]) -> None:
+    with db.transaction() as session:
+        session.execute(delete(AuditEntry).where(AuditEntry.id == sequenced[-1]))
+    append(db, 1)
+    with pytest.raises(tlog.LogStateError, match="highest leaf index is 8"):
+        sequencer(db).run_once()
