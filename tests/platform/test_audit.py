@@ -378,3 +378,26 @@ def test_the_sequencer_refuses_to_extend_a_log_whose_newest_entries_were_deleted
     append(db, 1)
     with pytest.raises(tlog.LogStateError, match="highest leaf index is 8"):
         sequencer(db).run_once()
+
+
+def test_the_verifier_cli_reads_the_key_from_a_file_and_checks_consistency_with_a_kept_checkpoint(
+        db: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from shared.transparency.verify import main
+
+    append(db, 3)
+    sequencer(db).run_once()
+    (tmp_path / "old-checkpoint.txt").write_text(latest_note(db))
+    (tmp_path / "audit.vkey").write_text(get_signer().verifier.vkey + "\n")
+    append(db, 2)
+    sequencer(db).run_once()
+    with db.transaction() as session:
+        (tmp_path / "export.ndjson").write_text("".join(tlog.export(
+            session, since_size=3, verifier=get_signer().verifier)))
+        (tmp_path / "no-proof.ndjson").write_text("".join(tlog.export(
+            session, verifier=get_signer().verifier)))
+    args = ["--public-key", str(tmp_path / "audit.vkey"),
+            "--trusted-checkpoint", str(tmp_path / "old-checkpoint.txt")]
+    assert main([str(tmp_path / "export.ndjson"), *args]) == 0
+    assert capsys.readouterr().out.startswith("OK 5 entries are in the log")
+    assert main([str(tmp_path / "no-proof.ndjson"), *args]) == 1
+    assert "export again with since=3" in capsys.readouterr().out
