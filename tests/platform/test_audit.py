@@ -401,3 +401,21 @@ def test_the_verifier_cli_reads_the_key_from_a_file_and_checks_consistency_with_
     assert capsys.readouterr().out.startswith("OK 5 entries are in the log")
     assert main([str(tmp_path / "no-proof.ndjson"), *args]) == 1
     assert "export again with since=3" in capsys.readouterr().out
+
+
+def test_the_verify_command_checks_the_whole_log_against_a_kept_checkpoint(
+        db: Database, database_url: str, sequenced: list[int], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from riskwatch.cli import main
+
+    kept = tmp_path / "checkpoint.txt"
+    kept.write_text(latest_note(db))
+    command = ["audit", "verify", "--database-url", database_url, "--trusted-checkpoint",
+               str(kept)]
+    assert main(command) == 0
+    assert capsys.readouterr().out.startswith("OK 10 entries, 2 checkpoints, tree size 10")
+    with db.transaction() as session:
+        session.execute(delete(AuditEntry).where(AuditEntry.id == sequenced[-1]))
+        session.execute(delete(AuditCheckpoint).where(AuditCheckpoint.tree_size == 10))
+    assert main(command) == 1
+    assert "FAIL truncated: trusted checkpoint 10 was issued" in capsys.readouterr().out
