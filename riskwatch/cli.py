@@ -80,17 +80,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     from shared.db import Database
     from shared.observability import configure_logging
-    from shared.worker import Worker
 
     settings = get_settings()
-    configure_logging(f"{args.service}-worker", settings.log_level)
     process = worker_for(args.service)
     if process is None:
         print(f"service {args.service} has no worker", file=sys.stderr)
         return 2
+    configure_logging(process.name, settings.log_level)
     db = Database()
     worker = load(process.factory)(db)
-    assert isinstance(worker, Worker)
     worker.install_signal_handlers()
     worker.run_forever()
     db.dispose()
@@ -137,7 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     worker = sub.add_parser("worker", help="run a service's queue consumer")
-    worker.add_argument("service", choices=sorted(w.service for w in WORKERS))
+    worker.add_argument("service", metavar="SERVICE|PROCESS",
+                        choices=sorted({w.service for w in WORKERS if w.role == "worker"}
+                                       | {w.name for w in WORKERS}),
+                        help="a service (its queue worker) or a process, e.g. reviews-sequencer")
     worker.set_defaults(func=cmd_worker)
 
     run = sub.add_parser("run", help="migrate and run gateway, services and workers")

@@ -40,14 +40,22 @@ class ApiApp:
 
 @dataclass(frozen=True)
 class WorkerProcess:
-    """A queue consumer: ``factory(db)`` returns a ``shared.worker.Worker``."""
+    """A background process of a service: ``factory(db)`` returns an object that has
+    ``run_forever()`` and ``install_signal_handlers()`` (a ``shared.worker.Worker`` for the
+    queue consumer, role "worker"; another role names another loop, e.g. the audit sequencer)."""
 
     service: str
     factory: str
+    role: str = "worker"
 
     @property
     def name(self) -> str:
-        return f"{self.service}-worker"
+        return f"{self.service}-{self.role}"
+
+    @property
+    def argument(self) -> str:
+        """What `riskwatch worker` is given: the service for its queue worker, else the name."""
+        return self.service if self.role == "worker" else self.name
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,7 @@ SERVICES: tuple[ApiApp, ...] = (
 )
 WORKERS: tuple[WorkerProcess, ...] = (
     WorkerProcess("scoring", "services.scoring.worker:build_worker"),
+    WorkerProcess("reviews", "services.reviews.sequencer:build_sequencer", role="sequencer"),
 )
 # Modules whose pydantic-settings classes configure a process; the README's configuration
 # table is generated from them (`python -m riskwatch.configdoc --write`).
@@ -77,7 +86,8 @@ SETTINGS_MODULES: tuple[str, ...] = (
     "services.alerts.receivers.settings",
 )
 # ``register(subparsers)`` functions that add a service's own commands to `riskwatch`.
-COMMAND_PLUGINS: tuple[str, ...] = ("services.scoring.cli:register",)
+COMMAND_PLUGINS: tuple[str, ...] = ("services.scoring.cli:register",
+                                     "services.reviews.audit.cli:register")
 
 # Tried in order, first match wins: customer sub-resources come before the general
 # /v1/customers root because three services share that root.
@@ -94,8 +104,10 @@ SERVICE_NAMES: tuple[str, ...] = tuple(app.name for app in SERVICES)
 API_APPS: dict[str, ApiApp] = {app.name: app for app in (GATEWAY, *SERVICES)}
 
 
-def worker_for(service: str) -> WorkerProcess | None:
-    return next((w for w in WORKERS if w.service == service), None)
+def worker_for(name: str) -> WorkerProcess | None:
+    """A worker by process name (``reviews-sequencer``), or a service's queue worker."""
+    return next((w for w in WORKERS if w.name == name
+                 or (w.service == name and w.role == "worker")), None)
 
 
 def upstreams(settings: Settings) -> dict[str, str]:

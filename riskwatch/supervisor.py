@@ -173,7 +173,7 @@ def commands(*, with_workers: bool) -> dict[str, list[str]]:
     result["gateway"] = [*python, "serve", "gateway"]
     if with_workers:
         for worker in WORKERS:
-            result[worker.name] = [*python, "worker", worker.service]
+            result[worker.name] = [*python, "worker", worker.argument]
     return result
 
 

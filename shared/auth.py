@@ -28,6 +28,7 @@ SCOPES = (
     "alerts:write",
     "reviews:read",
     "reviews:write",
+    "audit:read",
     "admin",
 )
 PRINCIPAL_HEADER = "x-riskwatch-principal"

@@ -46,9 +46,10 @@ class Lock(IntEnum):
     never share an id by accident. The values are arbitrary but must never change while
     an older release may still run against the same database."""
 
-    AUDIT_APPEND = 7_314_001  # appends to the audit chain are serial
+    AUDIT_APPEND = 7_314_001  # retired with the hash chain (appends take no lock): never reuse
     CUSTOMER_SCORING = 7_314_002  # one scoring of a customer at a time, across replicas
     IDEMPOTENCY_KEY = 7_314_003  # one request per idempotency key at a time
+    AUDIT_SEQUENCER = 7_314_004  # one audit log sequencer at a time, across replicas
     TIER_CONFIG = 7_314_010  # tier configuration versions are numbered one at a time
 
 

@@ -58,15 +58,16 @@ class Stack:
             ensure_bootstrap_key(session, self.admin_key)
 
     def start(self, name: str) -> None:
-        if name.endswith("-worker"):
-            command = [sys.executable, "-m", "riskwatch", "worker", name.removesuffix("-worker")]
+        is_worker = name in self.worker_names()
+        if is_worker:
+            command = [sys.executable, "-m", "riskwatch", "worker", name]  # a process name
         else:
             command = [sys.executable, "-m", "riskwatch", "serve", name,
                        "--port", str(self.ports[name])]
         log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
         self.processes[name] = subprocess.Popen(command, env=self.env, cwd=ROOT, stdout=log,
                                                 stderr=subprocess.STDOUT)
-        if not name.endswith("-worker"):
+        if not is_worker:
             wait_for_http(f"http://127.0.0.1:{self.ports[name]}/healthz", self, name)
 
     def worker_names(self) -> list[str]:

@@ -10,7 +10,8 @@ from services.reviews.queue.router import router as queue_router
 from shared.app import create_service_app
 
 TAGS = [
-    {"name": "audit", "description": "Tamper-evident audit log of risk decisions"},
+    {"name": "audit", "description": "Verifiable audit log of risk decisions: a Merkle tree "
+                                     "with signed checkpoints, proofs and exports"},
     {"name": "queue", "description": "Work queue depth and dead letters"},
 ]
 

@@ -4,13 +4,16 @@
 from shared.models import ingest as _ingest  # noqa: E402,F401
 from shared.models import notifications as _notifications  # noqa: E402,F401
 from shared.models import scoring as _scoring  # noqa: E402,F401
+from shared.models.audit import AuditCheckpoint, AuditEntry, AuditTile
 from shared.models.base import Base, JsonDoc, UtcDateTime, utcnow
 from shared.models.customers import Customer, CustomerAlias, Event, IndustryOutlook
-from shared.models.platform import ApiKey, AuditEntry, BigId, WorkItem
+from shared.models.platform import ApiKey, BigId, WorkItem
 
 __all__ = [
     "ApiKey",
+    "AuditCheckpoint",
     "AuditEntry",
+    "AuditTile",
     "Base",
     "BigId",
     "Customer",

@@ -1,4 +1,4 @@
-"""Tables the platform owns: API keys, the work queue and the audit log."""
+"""Tables the platform owns: API keys and the work queue (the audit log: models/audit.py)."""
 
 from __future__ import annotations
 
@@ -48,17 +48,3 @@ class WorkItem(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
-
-class AuditEntry(Base):
-    __tablename__ = "audit_entry"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    occurred_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
-    actor: Mapped[str] = mapped_column(String(200))
-    action: Mapped[str] = mapped_column(String(100), index=True)
-    subject_type: Mapped[str] = mapped_column(String(50))
-    subject_id: Mapped[str] = mapped_column(String(255))
-    details: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
-    # Unique: two writers that read the same tail cannot both append (no forked chain).
-    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    hash: Mapped[str] = mapped_column(String(64))

@@ -17,7 +17,7 @@ from tests.stack import ROOT
 
 def registry_commands() -> set[tuple[str, ...]]:
     return {("riskwatch", "serve", name) for name in API_APPS} | {
-        ("riskwatch", "worker", worker.service) for worker in WORKERS}
+        ("riskwatch", "worker", worker.argument) for worker in WORKERS}
 
 
 def role(command: list[str]) -> tuple[str, ...]:

@@ -33,7 +33,7 @@ def test_key_without_scope_is_403_and_with_scope_passes(live: Stack, db: Databas
         _, reader = create_key(session, name="reader", scopes=["risk:read"])
     forbidden = httpx.get(f"{live.gateway}/v1/audit/verify", headers=live.headers(reader))
     assert forbidden.status_code == 403
-    assert forbidden.json()["required_scopes"] == ["admin"]
+    assert forbidden.json()["required_scopes"] == ["audit:read"]
     allowed = httpx.get(f"{live.gateway}/v1/audit/verify", headers={"X-API-Key": live.admin_key})
     assert allowed.status_code == 200
     assert allowed.json()["ok"] is True

@@ -1,0 +1,86 @@
+"""Audit log settings (prefix ``RISKWATCH_AUDIT_``) and the checkpoint signer they name."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.settings import get_settings
+from shared.transparency.note import NoteError, Signer
+
+DEFAULT_ORIGIN = "riskwatch.local/audit"
+
+
+def dev_seed(origin: str) -> bytes:
+    """The dev and test signing key: derived from the origin, so it is the same on every
+    run and every replica, and therefore public; refused outside dev and test."""
+    return hashlib.sha256(b"riskwatch-dev-only-audit-signing-key:" + origin.encode()).digest()
+
+
+class AuditSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RISKWATCH_AUDIT_", extra="ignore")
+
+    origin: str = Field(DEFAULT_ORIGIN, description=(
+        "The log's name in its checkpoints (C2SP origin, e.g. 'riskwatch.example.com/audit'); "
+        "also the signing key's name. Choose it once: checkpoints of another origin are "
+        "another log."))
+    signing_key: str | None = Field(None, description=(
+        "Ed25519 private key: base64 of the 32-byte seed, or a Go note signer key "
+        "'PRIVATE+KEY+<name>+<id>+<base64>'. Required outside dev and test."))
+    witness_file: Path | None = Field(None, description=(
+        "A file (ideally on storage the database's operators cannot write) where every new "
+        "checkpoint is written once it is proven consistent with the one already there."))
+    sequence_interval_seconds: float = 0.5
+    batch_size: int = 20_000
+
+    @model_validator(mode="after")
+    def _key_required_outside_dev(self) -> AuditSettings:
+        env = get_settings().env
+        if env in ("dev", "test"):
+            return self
+        if not self.signing_key:
+            raise ValueError(f"RISKWATCH_AUDIT_SIGNING_KEY must be set when RISKWATCH_ENV={env}"
+                             " (e.g. `python -c 'import os, base64; "
+                             "print(base64.b64encode(os.urandom(32)).decode())'`)")
+        if _seed(self.signing_key, self.origin) == dev_seed(self.origin):
+            raise ValueError("RISKWATCH_AUDIT_SIGNING_KEY is the public dev key")
+        return self
+
+    def signer(self) -> Signer:
+        if not self.signing_key:
+            return Signer(self.origin, dev_seed(self.origin))
+        if self.signing_key.startswith("PRIVATE+KEY+"):
+            return Signer.parse(self.signing_key)
+        return Signer(self.origin, _seed(self.signing_key, self.origin))
+
+
+def _seed(signing_key: str, origin: str) -> bytes:
+    if signing_key.startswith("PRIVATE+KEY+"):
+        return base64.b64decode(signing_key.split("+", 4)[4])[1:]
+    try:
+        seed = base64.b64decode(signing_key, validate=True)
+    except binascii.Error as exc:
+        raise ValueError("RISKWATCH_AUDIT_SIGNING_KEY is not base64") from exc
+    if len(seed) != 32:
+        raise ValueError("RISKWATCH_AUDIT_SIGNING_KEY must be 32 bytes (base64 of an Ed25519 "
+                         "seed)")
+    return seed
+
+
+@lru_cache
+def get_audit_settings() -> AuditSettings:
+    return AuditSettings()
+
+
+@lru_cache
+def get_signer() -> Signer:
+    try:
+        return get_audit_settings().signer()
+    except NoteError as exc:
+        raise ValueError(f"RISKWATCH_AUDIT_SIGNING_KEY: {exc}") from exc
