@@ -81,6 +81,7 @@ WORKERS: tuple[WorkerProcess, ...] = (
 # table is generated from them (`python -m riskwatch.configdoc --write`).
 SETTINGS_MODULES: tuple[str, ...] = (
     "shared.settings",
+    "shared.transparency.settings",
     "services.ingest.settings",
     "services.scoring.settings",
     "services.alerts.receivers.settings",

@@ -36,8 +36,11 @@ class AuditSettings(BaseSettings):
     witness_file: Path | None = Field(None, description=(
         "A file (ideally on storage the database's operators cannot write) where every new "
         "checkpoint is written once it is proven consistent with the one already there."))
-    sequence_interval_seconds: float = 0.5
-    batch_size: int = 20_000
+    sequence_interval_seconds: float = Field(
+        0.5, gt=0, description="how often the sequencer integrates committed entries into the "
+        "tree and signs a checkpoint (seconds)")
+    batch_size: int = Field(20_000, ge=1, description="entries integrated per sequencer pass "
+                            "at most")
 
     @model_validator(mode="after")
     def _key_required_outside_dev(self) -> AuditSettings:
