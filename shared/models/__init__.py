@@ -2,6 +2,7 @@
 
 # Service issues add their tables in modules of their own, imported here.
 from shared.models import ingest as _ingest  # noqa: E402,F401
+from shared.models import reviews as _reviews  # noqa: E402,F401
 from shared.models import scoring as _scoring  # noqa: E402,F401
 from shared.models.base import Base, JsonDoc, UtcDateTime, utcnow
 from shared.models.customers import Customer, CustomerAlias, Event, IndustryOutlook
