@@ -5,11 +5,13 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.reviews.audit.router import router as audit_router
+from services.reviews.policies.router import router as policies_router
 from services.reviews.queue.metrics import install_queue_metrics
 from services.reviews.queue.router import router as queue_router
 from shared.app import create_service_app
 
 TAGS = [
+    {"name": "review-policies", "description": "Review cadence per tier and the SLA"},
     {"name": "audit", "description": "Tamper-evident audit log of risk decisions"},
     {"name": "queue", "description": "Work queue depth and dead letters"},
 ]
@@ -20,7 +22,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
         name="reviews",
         title="riskwatch reviews",
         description="Periodic reviews by tier, decisions, risk history and portfolio reports.",
-        routers=[audit_router, queue_router],
+        routers=[policies_router, audit_router, queue_router],
         tags=TAGS,
         database_url=database_url,
         on_startup=install_queue_metrics,
