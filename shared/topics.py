@@ -32,7 +32,7 @@ ROUTES: dict[str, Route] = {
     SCORING_JOB: Route(producer="scoring API", consumer="scoring worker", consumed=True),
     ALERTS_EVENT: Route(producer="ingest", consumer="alerts worker", consumed=False),
     ALERTS_SCORE_CHANGED: Route(producer="scoring", consumer="alerts worker", consumed=False),
-    REVIEWS_SCORE_CHANGED: Route(producer="scoring", consumer="reviews worker", consumed=False),
+    REVIEWS_SCORE_CHANGED: Route(producer="scoring", consumer="reviews worker", consumed=True),
 }
 
 

@@ -95,6 +95,8 @@ class ProfileSnapshot(Base):
     customer_id: Mapped[str] = mapped_column(
         ForeignKey("customer.customer_id", ondelete="CASCADE"))
     cause: Mapped[str] = mapped_column(String(16))  # review | tier_change
+    # "tier:<customer>:<scored at>" or "review:<id>": a redelivered work item adds nothing.
+    dedupe_key: Mapped[str] = mapped_column(String(300), unique=True)
     review_id: Mapped[int | None] = mapped_column(ForeignKey("review.id", ondelete="SET NULL"))
     taken_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     pd: Mapped[float | None] = mapped_column(Float)

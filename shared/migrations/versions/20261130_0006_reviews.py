@@ -64,6 +64,7 @@ def upgrade() -> None:
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('customer_id', sa.String(length=128), nullable=False),
     sa.Column('cause', sa.String(length=16), nullable=False),
+    sa.Column('dedupe_key', sa.String(length=300), nullable=False),
     sa.Column('review_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('taken_at', shared.models.base.UtcDateTime(timezone=True), nullable=False),
     sa.Column('pd', sa.Float(), nullable=True),
@@ -79,7 +80,8 @@ def upgrade() -> None:
     sa.Column('details', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.ForeignKeyConstraint(['customer_id'], ['customer.customer_id'], name=op.f('fk_profile_snapshot_customer_id_customer'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['review_id'], ['review.id'], name=op.f('fk_profile_snapshot_review_id_review'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_profile_snapshot'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_profile_snapshot')),
+    sa.UniqueConstraint('dedupe_key', name=op.f('uq_profile_snapshot_dedupe_key'))
     )
     op.create_index(op.f('ix_profile_snapshot_customer_id_id'), 'profile_snapshot', ['customer_id', 'id'], unique=False)
     op.create_table('review_note',
