@@ -105,11 +105,12 @@ def notes(session: Session, review_id: int) -> list[ReviewNote]:
 
 def events_by_type(session: Session, customer_id: str,
                    since: dt.datetime | None) -> dict[str, int]:
-    """Events the customer's systems sent (received) after ``since``, counted by type."""
+    """Events the last review could not have seen, counted by type: those that happened
+    after ``since`` and those that arrived after it (a late CRM sync about the past)."""
     query = (select(Event.type, func.count()).where(Event.customer_id == customer_id)
              .group_by(Event.type))
     if since is not None:
-        query = query.where(Event.received_at > since)
+        query = query.where((Event.occurred_at > since) | (Event.received_at > since))
     return {event_type: int(count) for event_type, count in session.execute(query)}
 
 
