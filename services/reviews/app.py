@@ -9,6 +9,7 @@ from services.reviews.history.router import router as history_router
 from services.reviews.policies.router import router as policies_router
 from services.reviews.queue.metrics import install_queue_metrics
 from services.reviews.queue.router import router as queue_router
+from services.reviews.reports.router import router as reports_router
 from services.reviews.reviews.router import router as reviews_router
 from shared.app import create_service_app
 
@@ -16,6 +17,7 @@ TAGS = [
     {"name": "reviews", "description": "Periodic, triggered and ad-hoc reviews and decisions"},
     {"name": "review-policies", "description": "Review cadence per tier and the SLA"},
     {"name": "profile-history", "description": "The customer's risk file over time"},
+    {"name": "reports", "description": "Portfolio, migration, aging, concentration, reviews"},
     {"name": "audit", "description": "Tamper-evident audit log of risk decisions"},
     {"name": "queue", "description": "Work queue depth and dead letters"},
 ]
@@ -26,8 +28,8 @@ def create_app(database_url: str | None = None) -> FastAPI:
         name="reviews",
         title="riskwatch reviews",
         description="Periodic reviews by tier, decisions, risk history and portfolio reports.",
-        routers=[reviews_router, policies_router, history_router, audit_router,
-                 queue_router],
+        routers=[reviews_router, policies_router, history_router, reports_router,
+                 audit_router, queue_router],
         tags=TAGS,
         database_url=database_url,
         on_startup=install_queue_metrics,

@@ -65,3 +65,8 @@ def open_alerts(session: Session, customer_id: str, *, limit: int = 50) -> list[
         query = query.where(table.c.status.in_(_OPEN_ALERT_STATUSES))
     order = table.c["opened_at"].desc() if "opened_at" in table.c else columns[0].desc()
     return [dict(row._mapping) for row in session.execute(query.order_by(order).limit(limit))]
+
+
+def drill_flag_exists() -> bool:
+    table: Table = Customer.__table__  # type: ignore[assignment]
+    return any(name in table.c for name in _DRILL_COLUMNS)
