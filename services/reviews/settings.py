@@ -17,6 +17,9 @@ class ReviewsSettings(BaseSettings):
     overdue_pass_minutes: int = Field(
         15, ge=1, le=59, description="every this many minutes the worker marks reviews "
                                      "past their deadline as overdue")
+    score_changed_batch_size: int = Field(
+        500, ge=1, le=10_000, description="score-changed notices the worker claims and "
+                                          "handles per transaction")
     due_pass_batch_size: int = Field(
         5000, ge=1, description="reviews inserted per statement by the due-review pass")
 

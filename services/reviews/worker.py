@@ -35,7 +35,9 @@ def build_worker(db: Database) -> Worker:
     settings = get_reviews_settings()
     return Worker(
         name="reviews", db=db,
-        loops=[Loop(name="score-changed",
+        # Large batches: a burst of tier changes (a new tier configuration, a nightly
+        # rescore) is handled set-based, one snapshot and one review insert per batch.
+        loops=[Loop(name="score-changed", batch_size=settings.score_changed_batch_size,
                     batch_handlers={REVIEWS_SCORE_CHANGED: score_changed_batch})],
         schedules=[
             Schedule(id="reviews-due", job=due_review_pass,

@@ -5,18 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
-from shared.db import dialect_insert
+from shared.bulk import insert_new
 from shared.models.reviews import ProfileSnapshot
 
 
 def insert_snapshots(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Insert; a row whose dedupe key is already stored (a redelivery) is skipped."""
-    if rows:
-        stmt = dialect_insert(session)(ProfileSnapshot).on_conflict_do_nothing()
-        session.execute(stmt, list(rows))
+    table: Table = ProfileSnapshot.__table__  # type: ignore[assignment]
+    insert_new(session, table, list(rows), returning="id")
 
 
 def page(session: Session, *, customer_id: str, before_id: int | None,

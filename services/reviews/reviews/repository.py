@@ -8,10 +8,11 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, exists, func, literal, select, update
+from sqlalchemy import ColumnElement, Table, case, exists, func, literal, select, update
 from sqlalchemy.orm import Session, aliased
 
 from services.reviews.portfolio import newest_overrides, real_customer
+from shared.bulk import insert_new
 from shared.db import dialect_insert
 from shared.models import Customer, Event
 from shared.models.base import UtcDateTime
@@ -22,10 +23,12 @@ from shared.models.scoring import CustomerRisk, TierOverride
 def insert_reviews(session: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
     """Open these reviews; a row that would be a second open review of its customer or
     repeat a schedule key is skipped (that is what makes replicas safe). Returns new ids."""
-    if not rows:
-        return []
-    stmt = dialect_insert(session)(Review).on_conflict_do_nothing().returning(Review.id)
-    return [row.id for row in session.execute(stmt, list(rows))]
+    return [int(i) for i in insert_new(session, _table(Review), list(rows), returning="id")]
+
+
+def _table(model: type) -> Table:
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table
 
 
 def open_review_of(session: Session, customer_id: str) -> Review | None:
