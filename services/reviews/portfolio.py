@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVarTuple
 
-from sqlalchemy import ColumnElement, Table, func, select, true
+from sqlalchemy import ColumnElement, Select, Table, func, select, true
 from sqlalchemy.orm import Session
 
 from shared.models import Base, Customer
 from shared.models.scoring import CustomerRisk, TierOverride
 
+Columns = TypeVarTuple("Columns")
 # Names the alerts engineers may give the drill flag on customer; until one exists, every
 # customer is real (see the closing note of issue 11).
 _DRILL_COLUMNS = ("drill", "is_drill")
@@ -30,6 +31,15 @@ def real_customer() -> ColumnElement[bool]:
             column = table.c[name]
             return (column.is_(None)) | (column == False)  # noqa: E712 - SQL, not Python
     return true()
+
+
+def only_real_customers(query: Select[*Columns],
+                        customer_id: Any) -> Select[*Columns]:
+    """``query`` restricted to real customers: joined to ``customer`` for the drill flag
+    only when the flag exists, so a report over ``customer_risk`` reads no other table."""
+    if not drill_flag_exists():
+        return query
+    return query.join(Customer, Customer.customer_id == customer_id).where(real_customer())
 
 
 def newest_overrides(now: dt.datetime) -> Any:

@@ -136,6 +136,10 @@ def test_migration_is_the_tier_transition_matrix_between_two_dates(
                  to_date="2026-06-01")
     assert {(r["from_tier"], r["to_tier"]) for r in early["rows"]} == {
         ("unscored", "low"), ("unscored", "medium")}
+    risk(db, "s2", "high")  # up to today, the tier at the end is the stored current one
+    now = _get(client, "/v1/reports/migration", from_date="2026-06-01")
+    assert [(r["from_tier"], r["to_tier"], r["customers"]) for r in now["rows"]] == [
+        ("low", "high", 1)]
 
 
 def test_the_reviews_report_counts_due_overdue_and_on_time_by_tier(

@@ -6,14 +6,25 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, cast, func, literal, select
+from sqlalchemy import and_, case, func, literal, select, text
 from sqlalchemy.orm import Session, aliased
 
-from services.reviews.portfolio import newest_overrides, real_customer
+from services.reviews.portfolio import newest_overrides, only_real_customers, real_customer
+from shared.db import is_postgres
 from shared.models import Customer
 from shared.models.base import UtcDateTime
 from shared.models.reviews import OPEN_STATUSES, Review
 from shared.models.scoring import CustomerRisk, Score, TierOverride
+
+# Reports sort and hash the whole portfolio: with PostgreSQL's default 4 MB per operation
+# the migration report's sort of 300,000 scores spilled to disk. A report's transaction gets
+# more (SET LOCAL: only for that transaction).
+REPORT_WORK_MEM = "64MB"
+
+
+def prepare(session: Session) -> None:
+    if is_postgres(session):
+        session.execute(text(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'"))
 
 
 def portfolio_groups(session: Session, *, now: dt.datetime) -> list[Any]:
@@ -35,21 +46,26 @@ def portfolio_groups(session: Session, *, now: dt.datetime) -> list[Any]:
     return list(session.execute(query))
 
 
-def _tiers_as_of(bound: dt.datetime) -> Any:
-    """Subquery: each customer's model tier from its last default score before ``bound``."""
-    ranked = (select(Score.customer_id, Score.tier,
-                     func.row_number().over(partition_by=Score.customer_id,
-                                            order_by=(Score.scored_at.desc(), Score.id.desc()))
-                     .label("rn"))
-              .where(Score.target == "default", Score.shadow.is_(False),
-                     Score.scored_at < literal(bound, UtcDateTime()))
-              .subquery())
-    return select(ranked.c.customer_id, ranked.c.tier).where(ranked.c.rn == 1).subquery()
+def _tiers_before(bound: dt.datetime) -> Any:
+    """Subquery: each customer's model tier from its last default score before ``bound``
+    (hash aggregates, no sort of the whole history)."""
+    scored = (Score.target == "default", Score.shadow.is_(False))
+    last = (select(Score.customer_id, func.max(Score.scored_at).label("at"))
+            .where(*scored, Score.scored_at < literal(bound, UtcDateTime()))
+            .group_by(Score.customer_id).subquery())
+    return (select(Score.customer_id, func.max(Score.tier).label("tier"))
+            .join(last, and_(Score.customer_id == last.c.customer_id,
+                             Score.scored_at == last.c.at))
+            .where(*scored).group_by(Score.customer_id).subquery())
 
 
-def migration_counts(session: Session, *, start: dt.datetime, end: dt.datetime) -> list[Any]:
-    """(tier at start, tier at end, customers) for customers scored by ``end``."""
-    before, after = _tiers_as_of(start), _tiers_as_of(end)
+def migration_counts(session: Session, *, start: dt.datetime, end: dt.datetime,
+                     end_is_now: bool) -> list[Any]:
+    """(tier before ``start``, tier before ``end``, customers) for customers scored by
+    ``end``; up to now, the tier at the end is the stored current one."""
+    before = _tiers_before(start)
+    after = (select(CustomerRisk.customer_id, CustomerRisk.tier).subquery() if end_is_now
+             else _tiers_before(end))
     from_tier = func.coalesce(before.c.tier, "unscored")
     query = (select(from_tier, after.c.tier, func.count())
              .select_from(after)
@@ -67,55 +83,43 @@ def aging_buckets(session: Session) -> list[Any]:
     bucket = case((dpd <= 30, "1-30"), (dpd <= 60, "31-60"), (dpd <= 90, "61-90"),
                   else_="90+")
     currency = func.coalesce(CustomerRisk.credit_currency, "unknown")
-    query = (select(bucket, currency, func.count(), func.sum(CustomerRisk.overdue_amount))
-             .join(Customer, Customer.customer_id == CustomerRisk.customer_id)
-             .where(CustomerRisk.overdue_amount > 0, real_customer())
-             .group_by(bucket, currency))
+    query = only_real_customers(
+        select(bucket, currency, func.count(), func.sum(CustomerRisk.overdue_amount))
+        .where(CustomerRisk.overdue_amount > 0).group_by(bucket, currency),
+        CustomerRisk.customer_id)
     return list(session.execute(query))
 
 
-def _exposures() -> Any:
-    currency = func.coalesce(CustomerRisk.credit_currency, "unknown")
-    return (select(CustomerRisk.customer_id, currency.label("currency"),
-                   CustomerRisk.outstanding_balance.label("exposure"),
-                   func.row_number().over(partition_by=currency,
-                                          order_by=(CustomerRisk.outstanding_balance.desc(),
-                                                    CustomerRisk.customer_id))
-                   .label("rank"),
-                   func.count().over(partition_by=currency).label("n"))
-            .join(Customer, Customer.customer_id == CustomerRisk.customer_id)
-            .where(CustomerRisk.outstanding_balance > 0, real_customer())
-            .subquery())
+def _currency() -> Any:
+    return func.coalesce(CustomerRisk.credit_currency, "unknown")
 
 
-def concentration_totals(session: Session) -> list[Any]:
-    """Per currency: customers with exposure, total, top 10, the top 1 % (at least one)."""
-    ranked = _exposures()
-    top1pct = cast((ranked.c.n + 99) / 100, Integer)
-    query = (select(ranked.c.currency, func.count(), func.sum(ranked.c.exposure),
-                    func.sum(case((ranked.c.rank <= 10, ranked.c.exposure), else_=0)),
-                    func.max(top1pct),
-                    func.sum(case((ranked.c.rank <= top1pct, ranked.c.exposure), else_=0)))
-             .group_by(ranked.c.currency))
+def largest_exposures(session: Session, *, currency: str, limit: int) -> list[Any]:
+    """(customer_id, exposure) of the ``limit`` largest exposures in ``currency`` (a top-N
+    sort, not a sort of the whole portfolio)."""
+    query = only_real_customers(
+        select(CustomerRisk.customer_id, CustomerRisk.outstanding_balance)
+        .where(CustomerRisk.outstanding_balance > 0, _currency() == currency),
+        CustomerRisk.customer_id
+    ).order_by(CustomerRisk.outstanding_balance.desc(), CustomerRisk.customer_id).limit(limit)
     return list(session.execute(query))
 
 
-def largest_exposures(session: Session, *, top: int) -> list[Any]:
-    ranked = _exposures()
-    query = (select(ranked.c.rank, ranked.c.customer_id, Customer.name, Customer.industry,
-                    Customer.country, CustomerRisk.tier, ranked.c.currency,
-                    ranked.c.exposure)
-             .join(Customer, Customer.customer_id == ranked.c.customer_id)
-             .join(CustomerRisk, CustomerRisk.customer_id == ranked.c.customer_id)
-             .where(ranked.c.rank <= top)
-             .order_by(ranked.c.currency, ranked.c.rank))
-    return list(session.execute(query))
+def exposure_details(session: Session, customer_ids: list[str]) -> dict[str, Any]:
+    """customer_id -> (name, industry, country, tier)."""
+    query = (select(Customer.customer_id, Customer.name, Customer.industry, Customer.country,
+                    CustomerRisk.tier)
+             .join(CustomerRisk, CustomerRisk.customer_id == Customer.customer_id)
+             .where(Customer.customer_id.in_(customer_ids)))
+    return {row[0]: row[1:] for row in session.execute(query)}
 
 
 def industry_exposure(session: Session) -> list[Any]:
-    currency = func.coalesce(CustomerRisk.credit_currency, "unknown")
+    """(currency, industry, customers with exposure, exposure): one scan gives both the
+    industry shares and each currency's totals."""
+    currency = _currency()  # one expression, so PostgreSQL sees one grouping parameter
     industry = func.coalesce(Customer.industry, "unknown")
-    query = (select(currency, industry, func.sum(CustomerRisk.outstanding_balance))
+    query = (select(currency, industry, func.count(), func.sum(CustomerRisk.outstanding_balance))
              .join(Customer, Customer.customer_id == CustomerRisk.customer_id)
              .where(CustomerRisk.outstanding_balance > 0, real_customer())
              .group_by(currency, industry))
@@ -135,12 +139,20 @@ def open_review_counts(session: Session, *, today: dt.date) -> list[Any]:
 
 
 def completed_reviews(session: Session, *, start: dt.datetime, end: dt.datetime) -> list[Any]:
-    """(tier, opened_at, completed_at, deadline_on) of reviews completed in [start, end)."""
-    query = (select(func.coalesce(Review.tier, "unscored"), Review.opened_at,
-                    Review.completed_at, Review.deadline_on)
+    """(tier, completed, completed by the deadline, total days from opened to completed)
+    over reviews completed in [start, end)."""
+    if is_postgres(session):
+        done_day = func.date(func.timezone("UTC", Review.completed_at))
+        days = func.extract("epoch", Review.completed_at - Review.opened_at) / 86400.0
+    else:
+        done_day = func.date(Review.completed_at)
+        days = func.julianday(Review.completed_at) - func.julianday(Review.opened_at)
+    on_time = case((done_day <= Review.deadline_on, 1), else_=0)
+    tier = func.coalesce(Review.tier, "unscored")
+    query = (select(tier, func.count(), func.sum(on_time), func.sum(days))
              .join(Customer, Customer.customer_id == Review.customer_id)
-             .where(and_(Review.status == "completed",
-                         Review.completed_at >= literal(start, UtcDateTime()),
-                         Review.completed_at < literal(end, UtcDateTime())),
-                    real_customer()))
+             .where(Review.status == "completed",
+                    Review.completed_at >= literal(start, UtcDateTime()),
+                    Review.completed_at < literal(end, UtcDateTime()), real_customer())
+             .group_by(tier))
     return list(session.execute(query))

@@ -5,6 +5,7 @@ the review desk keeps up."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import defaultdict
 from decimal import Decimal
 
@@ -47,6 +48,7 @@ def _base(name: str) -> dict[str, object]:
 
 
 def portfolio(session: Session) -> PortfolioReport:
+    repository.prepare(session)
     totals: dict[tuple[str, str, str], list[Decimal]] = defaultdict(
         lambda: [Decimal(0), Decimal(0)])
     for tier, industry, country, currency, customers, exposure in \
@@ -85,9 +87,10 @@ def migration(session: Session, *, start: dt.date | None, end: dt.date | None
               ) -> MigrationReport:
     """Each customer's model tier at the end of ``start`` and at the end of ``end``."""
     start, end = _window(start, end, default_days=90)
+    repository.prepare(session)
     counts = repository.migration_counts(
         session, start=_day_start(start + dt.timedelta(days=1)),
-        end=_day_start(end + dt.timedelta(days=1)))
+        end=_day_start(end + dt.timedelta(days=1)), end_is_now=end >= utcnow().date())
     from_totals: dict[str, int] = defaultdict(int)
     for from_tier, _to, customers in counts:
         from_totals[from_tier] += customers
@@ -100,6 +103,7 @@ def migration(session: Session, *, start: dt.date | None, end: dt.date | None
 
 
 def aging(session: Session) -> AgingReport:
+    repository.prepare(session)
     rows = sorted((AgingRow(bucket=b, currency=c, customers=int(n), overdue_amount=_money(a))
                    for b, c, n, a in repository.aging_buckets(session)),
                   key=lambda r: (r.currency, BUCKETS.index(r.bucket)))
@@ -107,52 +111,57 @@ def aging(session: Session) -> AgingReport:
 
 
 def concentration(session: Session, *, top: int) -> ConcentrationReport:
+    repository.prepare(session)
     industries: dict[str, list[tuple[str, Decimal]]] = defaultdict(list)
-    for currency, industry, exposure in repository.industry_exposure(session):
+    customers: dict[str, int] = defaultdict(int)
+    for currency, industry, n, exposure in repository.industry_exposure(session):
         industries[currency].append((industry, _money(exposure)))
+        customers[currency] += n
     summary: list[ConcentrationSummary] = []
-    totals: dict[str, Decimal] = {}
-    for currency, n, total, top10, top1pct_n, top1pct in sorted(
-            repository.concentration_totals(session), key=lambda r: r[0]):
-        total = _money(total)
-        totals[currency] = total
+    largest_rows: list[tuple[int, str, str, Decimal, Decimal]] = []
+    for currency in sorted(industries):
+        n = customers[currency]
+        total = sum((amount for _, amount in industries[currency]), Decimal(0))
+        top1pct_n = max(1, math.ceil(n / 100))
+        ranked = repository.largest_exposures(session, currency=currency,
+                                              limit=max(top, 10, top1pct_n))
+        amounts = [_money(exposure) for _, exposure in ranked]
+        top10, top1pct = sum(amounts[:10], Decimal(0)), sum(amounts[:top1pct_n], Decimal(0))
         largest = max(industries.get(currency, []), key=lambda i: i[1], default=None)
         summary.append(ConcentrationSummary(
             currency=currency, customers_with_exposure=int(n), total_exposure=total,
-            top10_exposure=_money(top10), top10_share=_share(_money(top10), total),
-            top1pct_customers=int(top1pct_n), top1pct_exposure=_money(top1pct),
-            top1pct_share=_share(_money(top1pct), total),
+            top10_exposure=top10, top10_share=_share(top10, total),
+            top1pct_customers=top1pct_n, top1pct_exposure=top1pct,
+            top1pct_share=_share(top1pct, total),
             largest_industry=largest[0] if largest else None,
             largest_industry_share=_share(largest[1], total) if largest else None))
-    rows = [ExposureRow(rank=int(rank), customer_id=cid, name=name, industry=industry,
-                        country=country, tier=tier, currency=currency,
-                        exposure=_money(exposure),
-                        share_of_currency_total=_share(_money(exposure), totals[currency]))
-            for rank, cid, name, industry, country, tier, currency, exposure
-            in repository.largest_exposures(session, top=top)]
+        largest_rows += [(rank, cid, currency, amount, total) for rank, ((cid, _), amount)
+                         in enumerate(zip(ranked[:top], amounts, strict=False), start=1)]
+    details = repository.exposure_details(session, [row[1] for row in largest_rows])
+    rows = [ExposureRow(rank=rank, customer_id=cid, name=details[cid][0],
+                        industry=details[cid][1], country=details[cid][2],
+                        tier=details[cid][3], currency=currency, exposure=amount,
+                        share_of_currency_total=_share(amount, total))
+            for rank, cid, currency, amount, total in largest_rows]
     return ConcentrationReport(**_base("concentration"),  # type: ignore[arg-type]
                                summary=summary, rows=rows)
 
 
 def reviews(session: Session, *, start: dt.date | None, end: dt.date | None) -> ReviewsReport:
     start, end = _window(start, end, default_days=90)
+    repository.prepare(session)
     today = utcnow().date()
     by_tier: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for tier, n_open, due, overdue in repository.open_review_counts(session, today=today):
         by_tier[tier].update(open=n_open, due=due or 0, overdue=overdue or 0)
-    durations: dict[str, list[float]] = defaultdict(list)
-    for tier, opened_at, completed_at, deadline_on in repository.completed_reviews(
+    for tier, completed, on_time, days in repository.completed_reviews(
             session, start=_day_start(start), end=_day_start(end + dt.timedelta(days=1))):
-        cell = by_tier[tier]
-        cell["completed"] += 1
-        cell["completed_on_time"] += completed_at.date() <= deadline_on
-        durations[tier].append((completed_at - opened_at).total_seconds() / 86400)
+        by_tier[tier].update(completed=completed, on_time=on_time or 0,
+                             average=round(float(days) / completed, 2) if completed else -1)
     rows = [ReviewsRow(tier=tier, open=int(c["open"]), due=int(c["due"]),
                        overdue=int(c["overdue"]), completed=int(c["completed"]),
-                       completed_on_time=int(c["completed_on_time"]),
-                       average_days_to_complete=(round(sum(durations[tier])
-                                                       / len(durations[tier]), 2)
-                                                 if durations[tier] else None))
+                       completed_on_time=int(c["on_time"]),
+                       average_days_to_complete=c["average"] if c["completed"] else None)
             for tier, c in sorted(by_tier.items(), key=lambda i: TIER_ORDER.get(i[0], 9))]
     return ReviewsReport(**_base("reviews"), from_date=start,  # type: ignore[arg-type]
                          to_date=end, rows=rows)
