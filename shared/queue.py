@@ -298,6 +298,20 @@ def ack(session: Session, item_id: int, *, worker_id: str) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+def ack_many(session: Session, item_ids: Sequence[int], *, worker_id: str) -> int:
+    """Remove finished items in one statement (a batch of 500 spent most of its time on one
+    DELETE per item); returns how many were still ours: fewer than given means a lease was
+    lost and the caller must undo its effects."""
+    if not item_ids:
+        return 0
+    result = session.execute(
+        delete(WorkItem).where(WorkItem.id.in_(list(item_ids)),
+                               WorkItem.locked_by == worker_id)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def backoff_delay(attempts: int) -> dt.timedelta:
     """Exponential backoff with full jitter, capped."""
     settings = get_settings()

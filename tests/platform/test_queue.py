@@ -199,3 +199,17 @@ def test_claimed_item_knows_its_last_attempt(db: Database) -> None:
     with db.transaction() as session:
         [item] = queue.claim(session, topics=[TOPIC], worker_id="w")
     assert item.final_attempt and item.attempts == item.max_attempts
+
+
+def test_acking_a_batch_removes_only_the_items_still_ours(db: Database) -> None:
+    with db.transaction() as session:
+        for key in ("a", "b", "c"):
+            queue.enqueue(session, topic="t", key=key)
+    with db.transaction() as session:
+        items = queue.claim(session, topics=["t"], worker_id="w1", limit=10)
+    with db.transaction() as session:  # b's lease expired and another worker took it
+        session.execute(update(WorkItem).where(WorkItem.key == "b").values(locked_by="w2"))
+    with db.transaction() as session:
+        assert queue.ack_many(session, [i.id for i in items], worker_id="w1") == 2
+    with db.sessions() as session:
+        assert session.scalars(select(WorkItem.key)).all() == ["b"]
