@@ -263,11 +263,18 @@ def claim(
         .order_by(WorkItem.available_at, WorkItem.id)
         .limit(limit)
     )
+    chosen: Any = claimable.scalar_subquery()
     if is_postgres(session):
-        claimable = claimable.with_for_update(skip_locked=True)
+        # Chosen once, in a MATERIALIZED CTE: as a plain IN (subquery) the planner may run
+        # a nested loop that re-runs the LIMIT … SKIP LOCKED subquery per row (it did with
+        # statistics taken while the queue was empty), and concurrent claimers then took
+        # 2,000-3,000 items each with limit 500 (tests/platform/test_queue.py).
+        picked = claimable.with_for_update(skip_locked=True).cte("claimable") \
+            .prefix_with("MATERIALIZED")
+        chosen = select(picked.c.id)
     stmt = (
         update(WorkItem)
-        .where(WorkItem.id.in_(claimable.scalar_subquery()))
+        .where(WorkItem.id.in_(chosen))
         .values(
             locked_by=worker_id,
             locked_until=now + lease,
