@@ -96,7 +96,7 @@ def prepare(db: Database, customers: int, months: int) -> None:
         conn.commit()
     with db.sessions() as session:
         tiers = dict(session.execute(select(CustomerRisk.tier, func.count())
-                                     .group_by(CustomerRisk.tier)).tuples().all())
+                                     .group_by(CustomerRisk.tier)).all())
         scores = session.scalar(select(func.count()).select_from(Score))
     print(f"scored twice in {time.perf_counter() - started:.0f}s: tiers {tiers}, "
           f"{scores:,} score history rows ({dropped:,} score-changed items set aside)",
