@@ -5,8 +5,9 @@ live stack and the benches all read this module, so adding a service is one edit
 Factories are named as ``"module:callable"`` strings and imported only when a process
 starts, so reading the registry imports no service.
 
-Schedulers have no process of their own: scoring's nightly rescore runs inside its worker
-(a database lock keeps it to one run with several replicas).
+Schedulers have no process of their own: scoring's nightly rescore and reviews' due and
+overdue passes run inside their workers (a unique key keeps each to one effect with several
+replicas).
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ SERVICES: tuple[ApiApp, ...] = (
 )
 WORKERS: tuple[WorkerProcess, ...] = (
     WorkerProcess("scoring", "services.scoring.worker:build_worker"),
+    WorkerProcess("reviews", "services.reviews.worker:build_worker"),
     WorkerProcess("reviews", "services.reviews.sequencer:build_sequencer", role="sequencer"),
 )
 # Modules whose pydantic-settings classes configure a process; the README's configuration
@@ -85,6 +87,7 @@ SETTINGS_MODULES: tuple[str, ...] = (
     "services.ingest.settings",
     "services.scoring.settings",
     "services.alerts.receivers.settings",
+    "services.reviews.settings",
 )
 # ``register(subparsers)`` functions that add a service's own commands to `riskwatch`.
 COMMAND_PLUGINS: tuple[str, ...] = ("services.scoring.cli:register",

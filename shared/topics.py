@@ -38,7 +38,7 @@ ROUTES: dict[str, Route] = {
     SCORING_JOB: Route(producer="scoring API", consumer="scoring worker", consumed=True),
     ALERTS_EVENT: Route(producer="ingest", consumer="alerts worker", consumed=False),
     ALERTS_SCORE_CHANGED: Route(producer="scoring", consumer="alerts worker", consumed=False),
-    REVIEWS_SCORE_CHANGED: Route(producer="scoring", consumer="reviews worker", consumed=False),
+    REVIEWS_SCORE_CHANGED: Route(producer="scoring", consumer="reviews worker", consumed=True),
     ALERTS_NOTIFY: Route(producer="alerts worker", consumer="alerts worker (receivers)",
                          consumed=True),
     ALERTS_DELIVER: Route(producer="alerts receivers", consumer="alerts worker (receivers)",

@@ -127,10 +127,11 @@ class Consumer:
                 log.error("work item %s dead-lettered after %s attempts", item.id, item.attempts)
 
     def _ack(self, session: Session, items: Sequence[queue.ClaimedItem]) -> None:
-        for item in items:
-            if not queue.ack(session, item.id, worker_id=self.worker_id):
-                # Our lease expired and someone else holds the item: undo our effects.
-                raise LeaseLost(item.id)
+        if queue.ack_many(session, [item.id for item in items],
+                          worker_id=self.worker_id) != len(items):
+            # A lease expired and someone else holds an item: undo our effects (a batch
+            # then goes one by one, so only the lost item is left to its new holder).
+            raise LeaseLost(items[0].id if len(items) == 1 else [item.id for item in items])
 
     def run_forever(self) -> None:
         log.info("worker %s consuming %s", self.worker_id, ", ".join(self.topics))

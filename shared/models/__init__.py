@@ -3,6 +3,7 @@
 # Service issues add their tables in modules of their own, imported here.
 from shared.models import ingest as _ingest  # noqa: E402,F401
 from shared.models import notifications as _notifications  # noqa: E402,F401
+from shared.models import reviews as _reviews  # noqa: E402,F401
 from shared.models import scoring as _scoring  # noqa: E402,F401
 from shared.models.audit import AuditCheckpoint, AuditEntry, AuditTile
 from shared.models.base import Base, JsonDoc, UtcDateTime, utcnow

@@ -6,11 +6,11 @@ import datetime as dt
 import threading
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from shared import queue
 from shared.db import Database
-from shared.models import WorkItem
+from shared.models import WorkItem, utcnow
 from shared.worker import Loop, Worker
 
 TOPIC = "test.topic"
@@ -199,3 +199,53 @@ def test_claimed_item_knows_its_last_attempt(db: Database) -> None:
     with db.transaction() as session:
         [item] = queue.claim(session, topics=[TOPIC], worker_id="w")
     assert item.final_attempt and item.attempts == item.max_attempts
+
+
+def test_acking_a_batch_removes_only_the_items_still_ours(db: Database) -> None:
+    with db.transaction() as session:
+        for key in ("a", "b", "c"):
+            queue.enqueue(session, topic="t", key=key)
+    with db.transaction() as session:
+        items = queue.claim(session, topics=["t"], worker_id="w1", limit=10)
+    with db.transaction() as session:  # b's lease expired and another worker took it
+        session.execute(update(WorkItem).where(WorkItem.key == "b").values(locked_by="w2"))
+    with db.transaction() as session:
+        assert queue.ack_many(session, [i.id for i in items], worker_id="w1") == 2
+    with db.sessions() as session:
+        assert session.scalars(select(WorkItem.key)).all() == ["b"]
+
+
+def test_concurrent_claims_never_take_more_than_their_limit(db: Database,
+                                                            database_url: str) -> None:
+    # Statistics taken right after a large drain (as autovacuum does) make a nested-loop
+    # plan likely, the shape that re-ran the claim's LIMIT subquery per row.
+    with db.transaction() as session:
+        queue.enqueue_batch(session, topic=TOPIC, coalesce=False, now=utcnow(),
+                            items=[(f"old{i}", {}) for i in range(60_000)])
+    with db.transaction() as session:
+        session.execute(delete(WorkItem))
+    with db.engine.connect() as conn:
+        conn.exec_driver_sql("ANALYZE work_item")
+        conn.commit()
+    with db.transaction() as session:
+        queue.enqueue_batch(session, topic=TOPIC, coalesce=False, now=utcnow(),
+                            items=[(f"c{i}", {}) for i in range(10_000)])
+    barrier = threading.Barrier(4)
+    sizes: list[int] = []
+
+    def claimer(name: str) -> None:
+        own = Database(database_url)
+        try:
+            barrier.wait()
+            with own.transaction() as session:
+                sizes.append(len(queue.claim(session, topics=[TOPIC], worker_id=name,
+                                             limit=500)))
+        finally:
+            own.dispose()
+
+    threads = [threading.Thread(target=claimer, args=(f"w{i}",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sizes == [500] * 4

@@ -22,8 +22,9 @@ from services.scoring.tiers.schemas import (
 )
 from shared import audit
 from shared.errors import NotFound
-from shared.models import Customer, utcnow
+from shared.models import utcnow
 from shared.models.scoring import TierConfig, TierOverride
+from shared.overrides import set_tier_override
 
 
 @dataclass(frozen=True)
@@ -117,22 +118,11 @@ def _override_out(row: TierOverride, now: dt.datetime) -> OverrideOut:
 
 def set_override(session: Session, *, customer_id: str, override: OverrideIn,
                  actor: str) -> OverrideOut:
-    if session.get(Customer, customer_id) is None:
-        raise NotFound(f"No customer {customer_id!r}.")
-    now = utcnow()
-    if override.expires_at <= now:
-        from shared.errors import ValidationFailed
-
-        raise ValidationFailed("expires_at must be in the future.")
-    row = TierOverride(customer_id=customer_id, tier=override.tier, reason=override.reason,
-                       expires_at=override.expires_at, created_by=actor, created_at=now)
-    session.add(row)
-    session.flush()
-    audit.record(session, actor=actor, action="tiers.override_set", subject_type="customer",
-                 subject_id=customer_id,
-                 details={"tier": row.tier, "reason": row.reason,
-                          "expires_at": row.expires_at.isoformat(), "override_id": row.id})
-    return _override_out(row, now)
+    # The write lives in shared/ so review decisions override through the same code.
+    row = set_tier_override(session, customer_id=customer_id, tier=override.tier,
+                            reason=override.reason, expires_at=override.expires_at,
+                            actor=actor)
+    return _override_out(row, row.created_at)
 
 
 def lift_overrides(session: Session, *, customer_id: str, actor: str) -> int:

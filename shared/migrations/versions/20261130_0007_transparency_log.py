@@ -7,7 +7,7 @@ The old chain is checked first and a break is logged, naming the row, because af
 migration only the tree vouches for the entries.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-11-30
 """
 
@@ -26,7 +26,7 @@ from alembic import op
 import shared.models.base
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,71 @@
+"""Bulk writes of many rows in one statement. On PostgreSQL a batch travels as one JSON
+document unpacked by ``jsonb_to_recordset`` (one round trip, and a statement text that does
+not grow with the batch: psycopg parsed a multi-row VALUES of 1,000 rows for ~0.25 s);
+elsewhere as a Core executemany. Scoring writes scores this way, reviews its reviews and
+snapshots."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Table, insert, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from shared.db import is_postgres
+
+_PG = postgresql.dialect()  # type: ignore[no-untyped-call]
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, (Decimal, dt.date)):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def bulk_write(session: Session, table: Table, rows: list[dict[str, Any]], *,
+               upsert_key: str | None = None) -> None:
+    """Insert ``rows`` (all with the same keys); with ``upsert_key``, update on conflict."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    if is_postgres(session):
+        sql = _pg_insert(table, columns)
+        if upsert_key:
+            updates = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in columns if c != upsert_key)
+            sql += f' ON CONFLICT ("{upsert_key}") DO UPDATE SET {updates}'
+        session.execute(text(sql), {"rows": json.dumps(rows, default=_default)})
+        return
+    if upsert_key:
+        stmt = sqlite.insert(table)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[table.c[upsert_key]],
+            set_={c: getattr(stmt.excluded, c) for c in columns if c != upsert_key})
+        session.execute(stmt, rows)
+    else:
+        session.execute(insert(table), rows)
+
+
+def insert_new(session: Session, table: Table, rows: list[dict[str, Any]], *,
+               returning: str) -> list[Any]:
+    """Insert ``rows``, skipping any that would break a unique constraint or index; returns
+    ``returning`` of the rows inserted."""
+    if not rows:
+        return []
+    if is_postgres(session):
+        sql = _pg_insert(table, list(rows[0])) + f' ON CONFLICT DO NOTHING RETURNING "{returning}"'
+        return list(session.scalars(text(sql), {"rows": json.dumps(rows, default=_default)}))
+    stmt = sqlite.insert(table).on_conflict_do_nothing().returning(table.c[returning])
+    return [row[0] for row in session.execute(stmt, rows)]
+
+
+def _pg_insert(table: Table, columns: list[str]) -> str:
+    types = ", ".join(f'"{c}" {table.c[c].type.compile(dialect=_PG)}' for c in columns)
+    names = ", ".join(f'"{c}"' for c in columns)
+    return (f'INSERT INTO "{table.name}" ({names}) SELECT {names} '
+            f"FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS t({types})")
