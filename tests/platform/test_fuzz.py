@@ -37,7 +37,8 @@ def test_no_input_gets_a_5xx_or_an_undocumented_answer(
         # some rules cannot be said in a schema (an override's expiry in the future, an
         # Idempotency-Key reused with another body, a Salesforce message's SOAP content), and
         # refusing those with a 4xx problem is the behaviour we want.
-        "--checks", "all", "--exclude-checks", "positive_data_acceptance", "--max-examples", str(EXAMPLES_PER_OPERATION), "--seed", SEED,
+        "--checks", "all", "--exclude-checks", "positive_data_acceptance",
+        "--max-examples", str(EXAMPLES_PER_OPERATION), "--seed", SEED,
         "--phases", "examples,coverage,fuzzing", "--workers", "2", "--no-color",
         "--generation-database", "none", "--request-timeout", "30",
         "--report", "junit", "--report-dir", str(tmp_path),
