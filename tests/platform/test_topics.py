@@ -26,7 +26,7 @@ from tests.ingest.factories import invoice
 from tests.scoring.conftest import drain
 from tests.scoring.factories import add_customer, add_events, days, event
 
-UNCONSUMED = (ALERTS_EVENT, ALERTS_SCORE_CHANGED, REVIEWS_SCORE_CHANGED)
+UNCONSUMED = (REVIEWS_SCORE_CHANGED,)
 
 
 def _topics(db: Database) -> list[str]:
@@ -34,7 +34,7 @@ def _topics(db: Database) -> list[str]:
         return sorted(session.scalars(select(WorkItem.topic)))
 
 
-def test_alerts_and_reviews_topics_have_no_consumer_yet() -> None:
+def test_the_reviews_topic_has_no_consumer_yet() -> None:
     assert [t for t in topics.ROUTES if not topics.has_consumer(t)] == list(UNCONSUMED)
 
 
@@ -52,7 +52,7 @@ def test_the_queue_refuses_a_topic_nobody_consumes(db: Database, topic: str) -> 
     assert _topics(db) == []
 
 
-def test_a_stored_event_enqueues_rescoring_but_no_alerts_work(
+def test_a_stored_event_enqueues_rescoring_and_alerts_work(
         db: Database, database_url: str) -> None:
     headers = {**auth_headers("ingest:write"), "content-type": "application/cloudevents+json"}
     with TestClient(create_ingest(database_url)) as client:
@@ -60,10 +60,10 @@ def test_a_stored_event_enqueues_rescoring_but_no_alerts_work(
                                                                        "2026-12-01")),
                                headers=headers)
     assert response.status_code == 202, response.text
-    assert _topics(db) == [SCORING_RESCORE]
+    assert _topics(db) == [ALERTS_EVENT, SCORING_RESCORE]
 
 
-def test_a_material_score_move_enqueues_nothing_for_alerts_or_reviews(db: Database) -> None:
+def test_a_material_score_move_enqueues_alerts_work_but_nothing_for_reviews(db: Database) -> None:
     now = utcnow()
     add_customer(db, "c-1", credit_limit=20000)
     add_events(db, event("c-1", "invoice.issued", now - days(120), invoice_id="i-1",
@@ -77,7 +77,7 @@ def test_a_material_score_move_enqueues_nothing_for_alerts_or_reviews(db: Databa
     with db.sessions() as session:
         risk = session.get(CustomerRisk, "c-1")
     assert risk is not None and risk.tier != "low"  # a move that would be news to both
-    assert _topics(db) == []
+    assert _topics(db) == [ALERTS_SCORE_CHANGED]
 
 
 @pytest.mark.usefixtures("every_topic_consumed")
