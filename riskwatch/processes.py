@@ -67,6 +67,7 @@ SERVICES: tuple[ApiApp, ...] = (
 )
 WORKERS: tuple[WorkerProcess, ...] = (
     WorkerProcess("scoring", "services.scoring.worker:build_worker"),
+    WorkerProcess("alerts", "services.alerts.worker:build_worker"),
 )
 # ``register(subparsers)`` functions that add a service's own commands to `riskwatch`.
 COMMAND_PLUGINS: tuple[str, ...] = ("services.scoring.cli:register",)

@@ -1,0 +1,41 @@
+"""Alerts settings (prefix ``RISKWATCH_ALERTS_``): rule defaults, the schedules' cadence and
+the limits that keep a rule's evaluation cheap."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class AlertsSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RISKWATCH_ALERTS_", extra="ignore")
+
+    default_cooldown_seconds: int = Field(
+        86400, ge=0, description="quiet time after an alert is resolved before the same rule "
+                                 "alerts on the same customer again, for rules that set none")
+    default_resolve_after_seconds: int = Field(
+        3600, ge=0, description="how long a condition must stay clear (or an event rule stay "
+                                "quiet) before its alert resolves itself, for rules that set "
+                                "none")
+    default_repeat_interval_seconds: int = Field(
+        86400, ge=60, description="re-notification interval of a still-open alert, for rules "
+                                  "that set none")
+    maintenance_every_seconds: int = Field(
+        15, ge=1, le=59, description="how often the worker auto-resolves clear alerts, "
+                                     "re-notifies open ones and lifts expired silences")
+    expression_max_length: int = Field(
+        2000, ge=10, description="longest CEL expression a rule may hold (characters)")
+    expression_max_comprehension_depth: int = Field(
+        2, ge=0, le=4, description="deepest nesting of CEL comprehensions (all, exists, map, "
+                                   "filter): the cost bound of an expression")
+    backtest_max_days: int = Field(
+        366, ge=1, description="longest window a backtest replays")
+    backtest_max_events: int = Field(
+        200_000, ge=1, description="most stored events a backtest replays")
+
+
+@lru_cache
+def get_alerts_settings() -> AlertsSettings:
+    return AlertsSettings()
