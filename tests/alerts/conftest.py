@@ -78,7 +78,7 @@ def drain(db: Database, rounds: int = 20) -> int:
     worker = build_worker(db)
     handled = 0
     for _ in range(rounds):
-        n = worker.consumer("alerts").run_once()
+        n = worker.consumer("evaluate").run_once()
         handled += n
         if n == 0:
             break
@@ -103,4 +103,23 @@ def add_rule_row(db: Database, **fields: Any) -> None:
         session.execute(insert(AlertRule), [fields])
 
 
-__all__ = ["READ", "WRITE", "add_customer", "add_events", "event"]
+
+
+
+def only_rules(db: Database, *rules: dict[str, Any]) -> list[int]:
+    """The built-in rules disabled and ``rules`` created (RuleIn bodies): their ids."""
+    from sqlalchemy import update
+
+    from services.alerts.rules.schemas import RuleIn
+    from services.alerts.rules.service import create_rule, ensure_builtin_rules
+    from shared.models.alerts import AlertRule
+
+    ids = []
+    with db.transaction() as session:
+        ensure_builtin_rules(session)
+        session.execute(update(AlertRule).where(AlertRule.builtin_key.is_not(None))
+                        .values(enabled=False))
+        for body in rules:
+            ids.append(create_rule(session, body=RuleIn.model_validate(body),
+                                   actor="tests").id)
+    return ids

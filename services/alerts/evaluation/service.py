@@ -36,7 +36,9 @@ from shared.topics import ALERTS_EVENT, ALERTS_SCORE_CHANGED
 log = logging.getLogger("riskwatch.alerts.evaluation")
 WORKER_ACTOR = "alerts worker"
 
-_compiled: dict[tuple[int, int], CompiledRule] = {}
+# Keyed by (id, version, updated_at): the timestamp makes a reused id (a test database
+# emptied between tests) a different key.
+_compiled: dict[tuple[int, int, dt.datetime], CompiledRule] = {}
 _compiled_lock = threading.Lock()
 
 
@@ -44,7 +46,7 @@ def compiled_rules(rows: Sequence[AlertRule]) -> list[CompiledRule]:
     """Each rule compiled once per version per process (CEL compilation is not free)."""
     rules: list[CompiledRule] = []
     for row in rows:
-        key = (row.id, row.version)
+        key = (row.id, row.version, row.updated_at)
         with _compiled_lock:
             rule = _compiled.get(key)
         if rule is None:
