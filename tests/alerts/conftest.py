@@ -123,3 +123,6 @@ def only_rules(db: Database, *rules: dict[str, Any]) -> list[int]:
             ids.append(create_rule(session, body=RuleIn.model_validate(body),
                                    actor="tests").id)
     return ids
+
+
+__all__ = ["add_customer"]  # re-exported for the alerts tests

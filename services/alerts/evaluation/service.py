@@ -240,6 +240,10 @@ def store(session: Session, result: Evaluation, *, now: dt.datetime) -> None:
         })
     written = alerts_repository.upsert_hits(session, rows)
     by_key = {row["open_key"]: row for row in rows}
+    clear_keys = {alerts_repository.open_key(*pair) for pair in result.clear}
+    alerts_repository.mark_clear(session, clear_keys - set(by_key), now)
+    # The audit chain's lock is taken last, after every alert row this batch locks, so
+    # two replicas never wait on each other in opposite orders.
     for alert_id, key, opened_at, _hit_count in written:
         if opened_at != now:
             continue  # a repeat hit on an alert already open
@@ -255,8 +259,6 @@ def store(session: Session, result: Evaluation, *, now: dt.datetime) -> None:
         notify.enqueue(session, opened, notify.Notification.OPENED,
                        rule_name=found.rule.name,
                        customer_name=found.subject.customer.get("name"))
-    clear_keys = {alerts_repository.open_key(*pair) for pair in result.clear}
-    alerts_repository.mark_clear(session, clear_keys - set(by_key), now)
 
 
 class _RowView:
