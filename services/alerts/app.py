@@ -8,6 +8,7 @@ import importlib.util
 from fastapi import APIRouter, FastAPI
 
 from services.alerts.alerts.router import router as alerts_router
+from services.alerts.backtest.router import router as backtest_router
 from services.alerts.rules.router import router as rules_router
 from services.alerts.rules.service import ensure_builtin_rules
 from services.alerts.silences.router import router as silences_router
@@ -43,7 +44,8 @@ def create_app(database_url: str | None = None) -> FastAPI:
         name="alerts",
         title="riskwatch alerts",
         description="De-duplicated alerts on risk indicators, notifications and playbooks.",
-        routers=[rules_router, alerts_router, silences_router, *_optional_routers()],
+        routers=[rules_router, backtest_router, alerts_router, silences_router,
+                 *_optional_routers()],
         tags=TAGS,
         database_url=database_url,
         on_startup=_seed,
