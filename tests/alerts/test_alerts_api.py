@@ -116,7 +116,7 @@ def test_the_lifecycle_is_audited_with_who_and_when(client: TestClient, db: Data
         actions = list(session.execute(select(AuditEntry.action, AuditEntry.actor).where(
             AuditEntry.subject_type == "alert", AuditEntry.subject_id == str(alert_id))
             .order_by(AuditEntry.id)))
-    assert [a for a, _ in actions] == ["alert.opened", "alert.acknowledged", "alert.assigned",
+    assert [a for a, _ in actions] == ["alerts.opened", "alert.acknowledged", "alert.assigned",
                                        "alert.commented", "alert.resolved", "alert.reopened"]
     assert {actor for _, actor in actions[1:]} == {"tests (test-key)"}
     assert [n["notification"] for n in notifications(db)][-2:] == ["resolved", "reopened"]

@@ -32,9 +32,11 @@ def test_two_workers_open_each_alert_once_and_count_every_hit(db: Database) -> N
     for worker in workers:
         worker.consumer("evaluate").batch_size = 7  # many small batches that interleave
     handled = [0, 0]
+    together = threading.Barrier(2)
 
     def run(index: int) -> None:
         consumer = workers[index].consumer("evaluate")
+        together.wait(timeout=30)  # both claim from the start, neither drains it all alone
         while (n := consumer.run_once()) > 0:
             handled[index] += n
 
@@ -43,7 +45,7 @@ def test_two_workers_open_each_alert_once_and_count_every_hit(db: Database) -> N
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
-    assert sum(handled) == CUSTOMERS * EVENTS_EACH and min(handled) > 0
+    assert sum(handled) == CUSTOMERS * EVENTS_EACH and min(handled) > 0, handled
     with db.sessions() as session:
         assert session.scalar(select(func.count()).select_from(WorkItem).where(
             WorkItem.topic == ALERTS_EVENT)) == 0

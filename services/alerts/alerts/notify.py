@@ -38,12 +38,25 @@ def snapshot(alert: Any, *, rule_name: str, customer_name: str | None) -> dict[s
             "hit_count": alert.hit_count, "drill": bool(alert.drill)}
 
 
+def message(alert: Any, notification: Notification, *, rule_name: str,
+            customer_name: str | None) -> dict[str, Any]:
+    return {"notification": notification.value,
+            "alert": snapshot(alert, rule_name=rule_name, customer_name=customer_name)}
+
+
+def enqueue_many(session: Session, messages: list[tuple[str, dict[str, Any]]],
+                 now: dt.datetime) -> None:
+    """(customer id, :func:`message`) pairs in one statement (the worker's batches)."""
+    if messages:
+        queue.enqueue_batch(session, topic=ALERTS_NOTIFY, items=messages, coalesce=False,
+                            now=now)
+
+
 def enqueue(session: Session, alert: Any, notification: Notification, *, rule_name: str,
             customer_name: str | None) -> None:
     """Never for a silenced alert: it is recorded, not notified."""
     if alert.silenced:
         return
     queue.enqueue(session, topic=ALERTS_NOTIFY, key=alert.customer_id,
-                  payload={"notification": notification.value,
-                           "alert": snapshot(alert, rule_name=rule_name,
-                                             customer_name=customer_name)})
+                  payload=message(alert, notification, rule_name=rule_name,
+                                  customer_name=customer_name))

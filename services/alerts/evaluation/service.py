@@ -242,23 +242,26 @@ def store(session: Session, result: Evaluation, *, now: dt.datetime) -> None:
     by_key = {row["open_key"]: row for row in rows}
     clear_keys = {alerts_repository.open_key(*pair) for pair in result.clear}
     alerts_repository.mark_clear(session, clear_keys - set(by_key), now)
-    # The audit chain's lock is taken last, after every alert row this batch locks, so
-    # two replicas never wait on each other in opposite orders.
+    opened: list[tuple[str, dict[str, Any]]] = []
+    opened_ids: list[int] = []
     for alert_id, key, opened_at, _hit_count in written:
         if opened_at != now:
             continue  # a repeat hit on an alert already open
         row = by_key[key]
-        pair = keys[key]
-        found = hits[pair]
-        opened = _RowView(id=alert_id, **row)
-        audit.record(session, actor=WORKER_ACTOR, action="alert.opened", subject_type="alert",
-                     subject_id=str(alert_id),
-                     details={"rule_id": row["rule_id"], "rule_version": row["rule_version"],
-                              "customer_id": row["customer_id"], "values": row["values"],
-                              "silenced": row["silenced"]})
-        notify.enqueue(session, opened, notify.Notification.OPENED,
-                       rule_name=found.rule.name,
-                       customer_name=found.subject.customer.get("name"))
+        found = hits[keys[key]]
+        opened_ids.append(alert_id)
+        if not row["silenced"]:
+            opened.append((row["customer_id"], notify.message(
+                _RowView(id=alert_id, **row), notify.Notification.OPENED,
+                rule_name=found.rule.name, customer_name=found.subject.customer.get("name"))))
+    notify.enqueue_many(session, opened, now)
+    if opened_ids:
+        # One audit entry per batch, naming every alert it opened: the chain's lock is
+        # serial, and an entry per alert made it the batch's bottleneck. Taken last, after
+        # every alert row this batch locks, so replicas never wait in opposite orders.
+        audit.record(session, actor=WORKER_ACTOR, action="alerts.opened",
+                     subject_type="alert", subject_id=str(min(opened_ids)),
+                     details={"alert_ids": sorted(opened_ids)})
 
 
 class _RowView:
