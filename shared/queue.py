@@ -298,6 +298,17 @@ def ack(session: Session, item_id: int, *, worker_id: str) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+def ack_many(session: Session, item_ids: Sequence[int], *, worker_id: str) -> set[int]:
+    """:func:`ack` for a batch in one statement (a DELETE per item cost a round trip each,
+    measured as half of an alerts batch); returns the ids whose lease we still held."""
+    if not item_ids:
+        return set()
+    result = session.execute(
+        delete(WorkItem).where(WorkItem.id.in_(list(item_ids)), WorkItem.locked_by == worker_id)
+        .returning(WorkItem.id).execution_options(synchronize_session=False))
+    return set(result.scalars())
+
+
 def backoff_delay(attempts: int) -> dt.timedelta:
     """Exponential backoff with full jitter, capped."""
     settings = get_settings()

@@ -127,8 +127,9 @@ class Consumer:
                 log.error("work item %s dead-lettered after %s attempts", item.id, item.attempts)
 
     def _ack(self, session: Session, items: Sequence[queue.ClaimedItem]) -> None:
+        acked = queue.ack_many(session, [item.id for item in items], worker_id=self.worker_id)
         for item in items:
-            if not queue.ack(session, item.id, worker_id=self.worker_id):
+            if item.id not in acked:
                 # Our lease expired and someone else holds the item: undo our effects.
                 raise LeaseLost(item.id)
 

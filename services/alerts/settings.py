@@ -22,6 +22,9 @@ class AlertsSettings(BaseSettings):
     default_repeat_interval_seconds: int = Field(
         86400, ge=60, description="re-notification interval of a still-open alert, for rules "
                                   "that set none")
+    evaluation_batch_size: int = Field(
+        200, ge=1, le=5000, description="triggers (events, score changes) the worker claims "
+                                        "and evaluates per transaction")
     maintenance_every_seconds: int = Field(
         15, ge=1, le=59, description="how often the worker auto-resolves clear alerts, "
                                      "re-notifies open ones and lifts expired silences")

@@ -43,11 +43,13 @@ def _notification_loops() -> list[Loop]:
 def build_worker(db: Database) -> Worker:
     with db.transaction() as session:
         ensure_builtin_rules(session)
-    every = get_alerts_settings().maintenance_every_seconds
+    settings = get_alerts_settings()
+    every = settings.maintenance_every_seconds
     return Worker(
         name="alerts", db=db,
         loops=[Loop(name="evaluate", batch_handlers={ALERTS_EVENT: evaluate_batch,
-                                                     ALERTS_SCORE_CHANGED: evaluate_batch}),
+                                                     ALERTS_SCORE_CHANGED: evaluate_batch},
+                    batch_size=settings.evaluation_batch_size),
                *_notification_loops()],
         schedules=[Schedule(id="alerts-maintenance", job=maintain,
                             cron={"second": f"*/{every}"}, misfire_grace_seconds=60)],

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
+from services.alerts.sql import among
 from shared.db import dialect_insert, is_postgres
 from shared.models import Customer
 from shared.models.alerts import Alert, AlertComment, AlertRule, AlertStatus, RuleKind
@@ -23,7 +24,18 @@ def open_key(rule_id: int, customer_id: str) -> str:
 def unresolved_keys(session: Session, keys: Collection[str]) -> set[str]:
     if not keys:
         return set()
-    return set(session.scalars(select(Alert.open_key).where(Alert.open_key.in_(list(keys)))))
+    return set(session.scalars(select(Alert.open_key).where(among(session, Alert.open_key,
+                                                                  keys))))
+
+
+def unresolved_of(session: Session, customer_ids: Collection[str]) -> set[str]:
+    """The open keys of every unresolved alert of these customers (few: a batch evaluates
+    every rule for each customer, and most pairs have no alert)."""
+    if not customer_ids:
+        return set()
+    return {key for key in session.scalars(select(Alert.open_key).where(
+        among(session, Alert.customer_id, customer_ids), Alert.open_key.is_not(None)))
+        if key is not None}
 
 
 def cooling(session: Session, customer_ids: Collection[str],
@@ -32,7 +44,7 @@ def cooling(session: Session, customer_ids: Collection[str],
     if not customer_ids:
         return set()
     rows = session.execute(select(Alert.rule_id, Alert.customer_id).where(
-        Alert.customer_id.in_(list(customer_ids)), Alert.open_key.is_(None),
+        among(session, Alert.customer_id, customer_ids), Alert.open_key.is_(None),
         Alert.cooldown_until > now)).all()
     return {(r.rule_id, r.customer_id) for r in rows}
 
@@ -107,7 +119,8 @@ def mark_clear(session: Session, keys: Collection[str], now: dt.datetime) -> int
     if not keys:
         return 0
     result = session.execute(
-        update(Alert).where(Alert.open_key.in_(sorted(keys)), Alert.clear_since.is_(None))
+        update(Alert).where(among(session, Alert.open_key, sorted(keys)),
+                            Alert.clear_since.is_(None))
         .values(clear_since=now, updated_at=now).execution_options(synchronize_session=False))
     return int(result.rowcount)  # type: ignore[attr-defined]
 

@@ -13,6 +13,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from services.alerts.evaluation.conditions import Facts
+from services.alerts.sql import among as _among
 from shared.models import Customer, Event
 from shared.models.scoring import CustomerRisk, Score, TierOverride
 
@@ -28,7 +29,7 @@ def customers(session: Session, ids: Collection[str]) -> dict[str, dict[str, Any
     rows = session.execute(select(
         Customer.customer_id, Customer.name, Customer.industry, Customer.country,
         Customer.owner, Customer.employees, Customer.credit_limit, Customer.attributes,
-    ).where(Customer.customer_id.in_(list(ids)))).all()
+    ).where(_among(session, Customer.customer_id, ids))).all()
     return {r.customer_id: {"customer_id": r.customer_id, "name": r.name,
                             "industry": r.industry, "country": r.country, "owner": r.owner,
                             "employees": r.employees, "credit_limit": _plain(r.credit_limit),
@@ -44,10 +45,10 @@ def risks(session: Session, ids: Collection[str], now: dt.datetime
         CustomerRisk.tier, CustomerRisk.pd_churn, CustomerRisk.overdue_amount,
         CustomerRisk.outstanding_balance, CustomerRisk.credit_limit, CustomerRisk.in_default,
         CustomerRisk.reasons, CustomerRisk.features,
-    ).where(CustomerRisk.customer_id.in_(list(ids)))).all()
+    ).where(_among(session, CustomerRisk.customer_id, ids))).all()
     overrides = dict(session.execute(
         select(TierOverride.customer_id, TierOverride.tier)
-        .where(TierOverride.customer_id.in_(list(ids)), TierOverride.lifted_at.is_(None),
+        .where(_among(session, TierOverride.customer_id, ids), TierOverride.lifted_at.is_(None),
                TierOverride.expires_at > now)
         .order_by(TierOverride.created_at)).all())
     result: dict[str, tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]] = {}
@@ -66,7 +67,7 @@ def events(session: Session, pks: Collection[int]) -> dict[int, dict[str, Any]]:
     rows = session.execute(select(
         Event.id, Event.customer_id, Event.type, Event.occurred_at, Event.amount,
         Event.currency, Event.counterparty, Event.data,
-    ).where(Event.id.in_(list(pks)))).all()
+    ).where(_among(session, Event.id, pks))).all()
     return {r.id: {"pk": r.id, "customer_id": r.customer_id, "type": r.type,
                    "occurred_at": r.occurred_at, "amount": _plain(r.amount),
                    "currency": r.currency, "counterparty": r.counterparty,
@@ -80,7 +81,7 @@ def window_counts(session: Session, facts: Facts, ids: Collection[str],
     for event_type, days in set(needs):
         rows = session.execute(
             select(Event.customer_id, func.count())
-            .where(Event.customer_id.in_(list(ids)), Event.type == event_type,
+            .where(_among(session, Event.customer_id, ids), Event.type == event_type,
                    Event.occurred_at > now - dt.timedelta(days=days),
                    Event.occurred_at <= now)
             .group_by(Event.customer_id)).all()
@@ -97,11 +98,11 @@ def score_windows(session: Session, facts: Facts, ids: Collection[str],
     longest = max(windows)
     start = now - dt.timedelta(days=longest)
     base = select(Score.customer_id, Score.scored_at, Score.pd, Score.tier).where(
-        Score.customer_id.in_(list(ids)), Score.target == "default", Score.shadow.is_(False))
+        _among(session, Score.customer_id, ids), Score.target == "default", Score.shadow.is_(False))
     inside = session.execute(base.where(Score.scored_at >= start)).all()
     # The score in force at the longest window's start: the latest before it.
     latest_before = (select(Score.customer_id, func.max(Score.scored_at).label("at"))
-                     .where(Score.customer_id.in_(list(ids)), Score.target == "default",
+                     .where(_among(session, Score.customer_id, ids), Score.target == "default",
                             Score.shadow.is_(False), Score.scored_at < start)
                      .group_by(Score.customer_id).subquery())
     before = session.execute(base.join(latest_before, and_(
@@ -127,7 +128,7 @@ def score_windows(session: Session, facts: Facts, ids: Collection[str],
 def ratings(session: Session, facts: Facts, ids: Collection[str]) -> None:
     rows = session.execute(
         select(Event.customer_id, Event.occurred_at, Event.ref_id, Event.data, Event.value)
-        .where(Event.customer_id.in_(list(ids)), Event.type == "credit_rating.updated")
+        .where(_among(session, Event.customer_id, ids), Event.type == "credit_rating.updated")
         .order_by(Event.customer_id, Event.occurred_at, Event.id)).all()
     for r in rows:
         data = r.data if isinstance(r.data, dict) else {}
@@ -143,7 +144,7 @@ def history(session: Session, facts: Facts, ids: Collection[str],
         return
     rows = session.execute(
         select(Event.customer_id, Event.type, Event.occurred_at, Event.id, Event.amount)
-        .where(Event.customer_id.in_(list(ids)), Event.type.in_(list(types)),
+        .where(_among(session, Event.customer_id, ids), _among(session, Event.type, types),
                Event.occurred_at >= since)
         .order_by(Event.occurred_at, Event.id)).all()
     for r in rows:
@@ -160,7 +161,8 @@ def first_counterparties(session: Session, facts: Facts,
     names = sorted({p[1] for p in pairs})
     rows = session.execute(
         select(Event.customer_id, Event.counterparty, func.min(Event.id))
-        .where(Event.customer_id.in_(ids), Event.counterparty.in_(names))
+        .where(_among(session, Event.customer_id, ids),
+               _among(session, Event.counterparty, names))
         .group_by(Event.customer_id, Event.counterparty)).all()
     for cid, counterparty, first in rows:
         if counterparty is not None and (cid, counterparty) in pairs:

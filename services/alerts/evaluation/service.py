@@ -209,7 +209,8 @@ def evaluate_items(session: Session, items: Sequence[queue.ClaimedItem], *,
 def store(session: Session, result: Evaluation, *, now: dt.datetime) -> None:
     hits = result.hits
     keys = {alerts_repository.open_key(*pair): pair for pair in hits}
-    unresolved = alerts_repository.unresolved_keys(session, keys)
+    customers = {pair[1] for pair in hits} | {pair[1] for pair in result.clear}
+    unresolved = alerts_repository.unresolved_of(session, customers)
     cooling = alerts_repository.cooling(session, {p[1] for p in hits}, now)
     silences = matching.in_force(session, now)
     rows: list[dict[str, Any]] = []
@@ -241,7 +242,7 @@ def store(session: Session, result: Evaluation, *, now: dt.datetime) -> None:
     written = alerts_repository.upsert_hits(session, rows)
     by_key = {row["open_key"]: row for row in rows}
     clear_keys = {alerts_repository.open_key(*pair) for pair in result.clear}
-    alerts_repository.mark_clear(session, clear_keys - set(by_key), now)
+    alerts_repository.mark_clear(session, (clear_keys & unresolved) - set(by_key), now)
     opened: list[tuple[str, dict[str, Any]]] = []
     opened_ids: list[int] = []
     for alert_id, key, opened_at, _hit_count in written:

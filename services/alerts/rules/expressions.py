@@ -67,6 +67,7 @@ class CompiledExpression:
     source: str
     program: Any  # cel.Program
     uses_event: bool = False
+    variables: frozenset[str] = frozenset()  # the declared ones it uses
 
     def evaluate(self, context: dict[str, Any]) -> bool:
         """True when the condition holds; raises on an evaluation error (a missing key)."""
@@ -134,7 +135,8 @@ def compile_expression(source: str) -> CompiledExpression:
             raise ExpressionError(f"unknown function {name!r}", line=line_col[0],
                                   column=line_col[1])
     _trial_run(source, program)
-    return CompiledExpression(source, program, uses_event="event" in program.variables())
+    used = frozenset(program.variables()) & set(VARIABLES)
+    return CompiledExpression(source, program, uses_event="event" in used, variables=used)
 
 
 def _trial_run(source: str, program: Any) -> None:
