@@ -204,6 +204,12 @@ def bench_latency(rate: float, seconds: float) -> None:
         latencies = [(at - started, (seen[cid] - at) * 1000) for cid, at, _ in accepted
                      if cid in seen]
         errors = len(sent) - len(accepted)
+        if errors:
+            statuses: dict[int, int] = {}
+            for _, _, status in sent:
+                statuses[status] = statuses.get(status, 0) + 1
+            print(f"    answers by status (0: timeout or connection error): {statuses}",
+                  flush=True)
         all_ms = [ms for _, ms in latencies]
         print(f"(a) {len(sent)} events sent ({errors} errors), {len(latencies)} alerts seen "
               f"({len(accepted) - len(latencies)} missing); event -> alert visible through "
