@@ -27,7 +27,7 @@ from typing import Any
 
 import aiohttp
 import httpx
-from sqlalchemy import insert, update
+from sqlalchemy import func, insert, select, update
 
 from bench.common import BENCH_SECRET, fresh_postgres
 from services.alerts.evaluation.service import (
@@ -114,10 +114,11 @@ def seed_customers(db: Database, count: int, *, with_risk: bool) -> list[str]:
 def _generator(gateway: str, ids: list[str], rate: float, seconds: float,
                results: Any) -> None:
     """The load generator's process: open loop, one event per customer, sent on schedule
-    whatever the answers' latency. Puts [(customer, sent wall time, status)] on ``results``."""
+    whatever the answers' latency. Puts [(customer, sent wall time, status, answered wall
+    time)] on ``results``."""
 
-    async def run() -> list[tuple[str, float, int]]:
-        sent: list[tuple[str, float, int]] = []
+    async def run() -> list[tuple[str, float, int, float]]:
+        sent: list[tuple[str, float, int, float]] = []
         headers = {"Authorization": f"Bearer {ADMIN_KEY}",
                    "content-type": "application/cloudevents+json"}
         connector = aiohttp.TCPConnector(limit=64)
@@ -136,9 +137,9 @@ def _generator(gateway: str, ids: list[str], rate: float, seconds: float,
                     async with session.post("/v1/events", data=json.dumps(body),
                                             headers=headers) as response:
                         await response.read()
-                        sent.append((cid, at, response.status))
+                        sent.append((cid, at, response.status, time.time()))
                 except (TimeoutError, aiohttp.ClientError):
-                    sent.append((cid, at, 0))
+                    sent.append((cid, at, 0, time.time()))
 
             total = min(int(rate * seconds), len(ids))
             started = time.perf_counter()
@@ -186,14 +187,26 @@ def bench_latency(rate: float, seconds: float) -> None:
                     if len(items) < 500:
                         time.sleep(0.05)
 
+        backlog: list[str] = []
+
+        def sample_backlog() -> None:
+            # Pending work per topic every 10 s: which consumer falls behind, if any.
+            while not stop.wait(10):
+                with db.transaction() as session:
+                    depth = dict(session.execute(
+                        select(WorkItem.topic, func.count()).group_by(WorkItem.topic)).all())
+                backlog.append(", ".join(f"{t} {n}" for t, n in sorted(depth.items())))
+
         watcher = threading.Thread(target=monitor, daemon=True)
         watcher.start()
+        sampler = threading.Thread(target=sample_backlog, daemon=True)
+        sampler.start()
         results: Any = mp.get_context("spawn").Queue()
         generator = mp.get_context("spawn").Process(
             target=_generator, args=(stack.gateway, ids, rate, seconds, results))
-        started = time.time()
         generator.start()
-        sent: list[tuple[str, float, int]] = results.get(timeout=seconds + 120)
+        started = time.time()
+        sent: list[tuple[str, float, int, float]] = results.get(timeout=seconds + 120)
         generator.join(timeout=30)
         deadline = time.time() + 60
         accepted = [s for s in sent if 200 <= s[2] < 300]
@@ -201,12 +214,15 @@ def bench_latency(rate: float, seconds: float) -> None:
             time.sleep(0.2)
         stop.set()
         watcher.join(timeout=10)
-        latencies = [(at - started, (seen[cid] - at) * 1000) for cid, at, _ in accepted
+        latencies = [(at - started, (seen[cid] - at) * 1000) for cid, at, _, _ in accepted
                      if cid in seen]
+        posts = [(answered - at) * 1000 for _, at, _, answered in accepted]
+        after = [(seen[cid] - answered) * 1000 for cid, _, _, answered in accepted
+                 if cid in seen]
         errors = len(sent) - len(accepted)
         if errors:
             statuses: dict[int, int] = {}
-            for _, _, status in sent:
+            for _, _, status, _ in sent:
                 statuses[status] = statuses.get(status, 0) + 1
             print(f"    answers by status (0: timeout or connection error): {statuses}",
                   flush=True)
@@ -215,6 +231,12 @@ def bench_latency(rate: float, seconds: float) -> None:
               f"({len(accepted) - len(latencies)} missing); event -> alert visible through "
               f"the API: p50 {_pct(all_ms, 50):.0f} ms, p99 {_pct(all_ms, 99):.0f} ms, "
               f"max {max(all_ms, default=0):.0f} ms", flush=True)
+        print(f"    of which POST /v1/events through the gateway (202): p50 "
+              f"{_pct(posts, 50):.0f} ms, p99 {_pct(posts, 99):.0f} ms; from the 202 to the "
+              f"alert visible: p50 {_pct(after, 50):.0f} ms, p99 {_pct(after, 99):.0f} ms",
+              flush=True)
+        for i, line in enumerate(backlog):
+            print(f"    queue at {10 * (i + 1):3d}s: {line}", flush=True)
         for window in range(0, int(seconds), 10):
             part = [ms for at, ms in latencies if window <= at < window + 10]
             if part:
