@@ -28,6 +28,12 @@ class AlertsSettings(BaseSettings):
     maintenance_every_seconds: int = Field(
         15, ge=1, le=59, description="how often the worker auto-resolves clear alerts, "
                                      "re-notifies open ones and lifts expired silences")
+    sweep_hour_utc: int = Field(
+        4, ge=0, le=23, description="hour (UTC) at which the worker re-evaluates the "
+                                    "state rules for every scored customer (days past due "
+                                    "grow without any event)")
+    sweep_page_size: int = Field(
+        500, ge=1, le=10000, description="customers evaluated per transaction by the sweep")
     expression_max_length: int = Field(
         2000, ge=10, description="longest CEL expression a rule may hold (characters)")
     expression_max_comprehension_depth: int = Field(

@@ -1,6 +1,7 @@
 """The alerts worker, declared: rule evaluation for new events and score changes (in
 batches), the notification loops of the receivers part when present, and the maintenance
-schedule (auto-resolve, repeat notifications, ended silences)."""
+schedule (auto-resolve, repeat notifications, ended silences) and the nightly sweep of the
+state rules."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from collections.abc import Sequence
 from sqlalchemy.orm import Session
 
 from services.alerts.alerts.service import maintain
-from services.alerts.evaluation.service import evaluate_items
+from services.alerts.evaluation.service import evaluate_items, sweep
 from services.alerts.rules.service import ensure_builtin_rules
 from services.alerts.settings import get_alerts_settings
 from shared import queue
@@ -52,5 +53,7 @@ def build_worker(db: Database) -> Worker:
                     batch_size=settings.evaluation_batch_size),
                *_notification_loops()],
         schedules=[Schedule(id="alerts-maintenance", job=maintain,
-                            cron={"second": f"*/{every}"}, misfire_grace_seconds=60)],
+                            cron={"second": f"*/{every}"}, misfire_grace_seconds=60),
+                   Schedule(id="alerts-sweep", job=sweep,
+                            cron={"hour": settings.sweep_hour_utc, "minute": 0})],
     )

@@ -243,3 +243,19 @@ def test_a_disabled_rule_raises_nothing(db: Database) -> None:
     post_event(db, "c-1", "order.placed", **_order())
     drain(db)
     assert alerts(db) == []
+
+
+def test_the_nightly_sweep_alerts_on_state_that_moved_without_any_trigger(
+        db: Database) -> None:
+    from services.alerts.evaluation.service import sweep
+
+    only_rules(db, DPD_60, {"name": "defaulted", "kind": "event",
+                            "params": {"event_type": "customer.defaulted"}})
+    for cid, dpd in (("c-1", 75), ("c-2", 10)):
+        add_customer(db, cid)
+        set_risk(db, cid, features={"days_past_due": dpd})
+    assert sweep(db) == 2
+    assert sweep(db) == 2  # a second replica, or a rerun: the day's hit counts once
+    [alert] = alerts(db)
+    assert (alert.customer_id, alert.hit_count) == ("c-1", 1)
+    assert [n["notification"] for n in notifications(db)] == ["opened"]

@@ -167,3 +167,11 @@ def first_counterparties(session: Session, facts: Facts,
     for cid, counterparty, first in rows:
         if counterparty is not None and (cid, counterparty) in pairs:
             facts.first_counterparty[(cid, counterparty)] = int(first)
+
+
+def scored_customers(session: Session, *, after: str | None, limit: int) -> list[str]:
+    """A keyset page of the customers with a stored current risk, in id order."""
+    query = select(CustomerRisk.customer_id)
+    if after is not None:
+        query = query.where(CustomerRisk.customer_id > after)
+    return list(session.scalars(query.order_by(CustomerRisk.customer_id).limit(limit)))

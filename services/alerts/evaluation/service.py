@@ -27,8 +27,10 @@ from services.alerts.evaluation.conditions import (
 from services.alerts.rules import repository as rules_repository
 from services.alerts.rules.compiled import CompiledRule, compile_row
 from services.alerts.rules.schemas import WINDOW_INDICATORS, AnomalyParams, ChangeParams
+from services.alerts.settings import get_alerts_settings
 from services.alerts.silences import matching
 from shared import audit, queue
+from shared.db import Database
 from shared.models import utcnow
 from shared.models.alerts import AlertRule, AlertStatus, RuleKind
 from shared.topics import ALERTS_EVENT, ALERTS_SCORE_CHANGED
@@ -147,8 +149,10 @@ def subjects_for(session: Session, items: Sequence[queue.ClaimedItem],
             payload = item.payload
             previous = (None if payload.get("previous_pd") is None else
                         {"pd": payload.get("previous_pd"), "tier": payload.get("previous_tier")})
+            hit_key = str(payload.get("scored_at") or item.id)
             subject = Subject(customer_id=item.key, trigger="score",
-                              hit_key=f"score:{payload.get('scored_at') or item.id}",
+                              hit_key=hit_key if hit_key.startswith("sweep:")
+                              else f"score:{hit_key}",
                               at=now, customer=customer, risk=risk, previous_risk=previous,
                               features=features)
         else:
@@ -193,10 +197,12 @@ def evaluate_subjects(rules: Sequence[CompiledRule], subjects: Sequence[Subject]
 
 
 def evaluate_items(session: Session, items: Sequence[queue.ClaimedItem], *,
-                   now: dt.datetime | None = None) -> Evaluation:
+                   now: dt.datetime | None = None, stateful_only: bool = False) -> Evaluation:
     """The worker's batch handler body: evaluate and store (flush only)."""
     now = now or utcnow()
     rules = compiled_rules(rules_repository.enabled_rules(session))
+    if stateful_only:
+        rules = [rule for rule in rules if rule.stateful]
     subjects = subjects_for(session, items, now)
     if not rules or not subjects:
         return Evaluation()
@@ -204,6 +210,29 @@ def evaluate_items(session: Session, items: Sequence[queue.ClaimedItem], *,
     result = evaluate_subjects(rules, subjects, facts)
     store(session, result, now=now)
     return result
+
+
+def sweep(db: Database, *, now: dt.datetime | None = None) -> int:
+    """Evaluate the state rules for every scored customer, a page per transaction: days
+    past due and windowed counts move with time alone, while the triggers only come with
+    events and material score moves. A second replica running it too changes nothing (the
+    day's hit key counts once, the open key opens once). Returns the customers swept."""
+    now = now or utcnow()
+    page_size = get_alerts_settings().sweep_page_size
+    hit_key = f"sweep:{now.date().isoformat()}"
+    after: str | None = None
+    swept = 0
+    while True:
+        with db.transaction() as session:
+            ids = repository.scored_customers(session, after=after, limit=page_size)
+            if not ids:
+                return swept
+            items = [queue.ClaimedItem(id=0, topic=ALERTS_SCORE_CHANGED, key=cid,
+                                       payload={"scored_at": hit_key}, attempts=1,
+                                       coalesced=0, max_attempts=1) for cid in ids]
+            evaluate_items(session, items, now=now, stateful_only=True)
+        swept += len(ids)
+        after = ids[-1]
 
 
 def store(session: Session, result: Evaluation, *, now: dt.datetime) -> None:
