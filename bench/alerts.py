@@ -142,6 +142,7 @@ def _generator(gateway: str, ids: list[str], rate: float, seconds: float,
                     sent.append((cid, at, 0, time.time()))
 
             total = min(int(rate * seconds), len(ids))
+            results.put(time.time())  # the schedule starts now (the imports took a while)
             started = time.perf_counter()
             tasks = []
             for i in range(total):
@@ -205,7 +206,7 @@ def bench_latency(rate: float, seconds: float) -> None:
         generator = mp.get_context("spawn").Process(
             target=_generator, args=(stack.gateway, ids, rate, seconds, results))
         generator.start()
-        started = time.time()
+        started: float = results.get(timeout=120)
         sent: list[tuple[str, float, int, float]] = results.get(timeout=seconds + 120)
         generator.join(timeout=30)
         deadline = time.time() + 60
