@@ -259,3 +259,19 @@ def test_the_nightly_sweep_alerts_on_state_that_moved_without_any_trigger(
     [alert] = alerts(db)
     assert (alert.customer_id, alert.hit_count) == ("c-1", 1)
     assert [n["notification"] for n in notifications(db)] == ["opened"]
+
+
+def test_an_analysts_tier_override_is_the_tier_rules_see(db: Database) -> None:
+    from shared.models.scoring import TierOverride
+
+    only_rules(db, {**DPD_60, "scope": {"tiers": ["high"]}})
+    add_customer(db, "c-1")
+    set_risk(db, "c-1", tier="medium", features={"days_past_due": 75})
+    with db.transaction() as session:
+        session.add(TierOverride(customer_id="c-1", tier="high", reason="fraud suspicion",
+                                 expires_at=utcnow() + dt.timedelta(days=7),
+                                 created_by="analyst", created_at=utcnow()))
+    post_event(db, "c-1", "order.placed", **_order())
+    drain(db)
+    [alert] = alerts(db)
+    assert alert.tier == "high"

@@ -28,25 +28,19 @@ def unresolved_keys(session: Session, keys: Collection[str]) -> set[str]:
                                                                   keys))))
 
 
-def unresolved_of(session: Session, customer_ids: Collection[str]) -> set[str]:
-    """The open keys of every unresolved alert of these customers (few: a batch evaluates
-    every rule for each customer, and most pairs have no alert)."""
+def pair_states(session: Session, customer_ids: Collection[str], now: dt.datetime
+                ) -> tuple[set[str], set[tuple[int, str]]]:
+    """For these customers: the open keys of their unresolved alerts, and the (rule,
+    customer) pairs cooling down after a resolution, in one query (few rows: a batch
+    evaluates every rule for each customer, and most pairs have no alert)."""
     if not customer_ids:
-        return set()
-    return {key for key in session.scalars(select(Alert.open_key).where(
-        among(session, Alert.customer_id, customer_ids), Alert.open_key.is_not(None)))
-        if key is not None}
-
-
-def cooling(session: Session, customer_ids: Collection[str],
-            now: dt.datetime) -> set[tuple[int, str]]:
-    """(rule, customer) pairs whose last alert was resolved less than a cooldown ago."""
-    if not customer_ids:
-        return set()
-    rows = session.execute(select(Alert.rule_id, Alert.customer_id).where(
-        among(session, Alert.customer_id, customer_ids), Alert.open_key.is_(None),
-        Alert.cooldown_until > now)).all()
-    return {(r.rule_id, r.customer_id) for r in rows}
+        return set(), set()
+    rows = session.execute(select(Alert.open_key, Alert.rule_id, Alert.customer_id).where(
+        among(session, Alert.customer_id, customer_ids),
+        or_(Alert.open_key.is_not(None), Alert.cooldown_until > now))).all()
+    unresolved = {r.open_key for r in rows if r.open_key is not None}
+    cooling = {(r.rule_id, r.customer_id) for r in rows if r.open_key is None}
+    return unresolved, cooling
 
 
 def upsert_hits(session: Session, rows: Sequence[dict[str, Any]]) -> list[Any]:

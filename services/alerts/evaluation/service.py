@@ -134,8 +134,7 @@ def needed_facts(session: Session, rules: Sequence[CompiledRule], subjects: Sequ
 def subjects_for(session: Session, items: Sequence[queue.ClaimedItem],
                  now: dt.datetime) -> list[Subject]:
     ids = sorted({item.key for item in items})
-    customers = repository.customers(session, ids)
-    risks = repository.risks(session, ids, now)
+    customers, risks = repository.customers_and_risks(session, ids, now)
     pks = [int(item.payload["event_pk"]) for item in items
            if item.topic == ALERTS_EVENT and str(item.payload.get("event_pk", "")).isdigit()]
     events = repository.events(session, pks) if pks else {}
@@ -239,8 +238,7 @@ def store(session: Session, result: Evaluation, *, now: dt.datetime) -> None:
     hits = result.hits
     keys = {alerts_repository.open_key(*pair): pair for pair in hits}
     customers = {pair[1] for pair in hits} | {pair[1] for pair in result.clear}
-    unresolved = alerts_repository.unresolved_of(session, customers)
-    cooling = alerts_repository.cooling(session, {p[1] for p in hits}, now)
+    unresolved, cooling = alerts_repository.pair_states(session, customers, now)
     silences = matching.in_force(session, now)
     rows: list[dict[str, Any]] = []
     for key in sorted(keys):
