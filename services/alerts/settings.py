@@ -37,8 +37,12 @@ class AlertsSettings(BaseSettings):
     expression_max_length: int = Field(
         2000, ge=10, description="longest CEL expression a rule may hold (characters)")
     expression_max_comprehension_depth: int = Field(
-        2, ge=0, le=4, description="deepest nesting of CEL comprehensions (all, exists, map, "
-                                   "filter): the cost bound of an expression")
+        1, ge=0, le=3, description="deepest nesting of CEL comprehensions (all, exists, map, "
+                                   "filter); with 1, an evaluation is linear in its input")
+    expression_max_event_bytes: int = Field(
+        65536, ge=1024, description="an event whose data is larger (as JSON) gets no verdict "
+                                    "from expressions that read it: with the nesting bound, "
+                                    "this caps an evaluation's work")
     backtest_max_days: int = Field(
         366, ge=1, description="longest window a backtest replays")
     backtest_max_events: int = Field(

@@ -275,3 +275,15 @@ def test_an_analysts_tier_override_is_the_tier_rules_see(db: Database) -> None:
     drain(db)
     [alert] = alerts(db)
     assert alert.tier == "high"
+
+
+def test_an_event_too_large_for_the_cost_bound_gets_no_verdict_from_expressions(
+        db: Database) -> None:
+    only_rules(db, {"name": "tagged", "kind": "expression",
+                    "params": {"expression": 'event.data.tags.exists(t, t == "urgent")'}})
+    add_customer(db, "c-big")
+    add_customer(db, "c-small")
+    post_event(db, "c-big", "crm.note", tags=["urgent", *(["x" * 60] * 2000)])
+    post_event(db, "c-small", "crm.note", tags=["urgent", "x"])
+    drain(db)
+    assert [a.customer_id for a in alerts(db)] == ["c-small"]

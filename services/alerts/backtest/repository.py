@@ -8,7 +8,7 @@ from collections.abc import Collection
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
 from services.alerts.rules.compiled import CompiledRule
@@ -32,7 +32,8 @@ def events(session: Session, *, start: dt.datetime, end: dt.datetime,
            limit: int) -> list[dict[str, Any]]:
     query = select(Event.id, Event.customer_id, Event.type, Event.occurred_at, Event.amount,
                    Event.currency, Event.counterparty, Event.data, Event.ref_id,
-                   Event.value).where(Event.occurred_at >= start, Event.occurred_at <= end)
+                   Event.value, func.length(cast(Event.data, Text)).label("data_bytes"),
+                   ).where(Event.occurred_at >= start, Event.occurred_at <= end)
     if customers:
         query = query.where(Event.customer_id.in_(list(customers)))
     if types:
@@ -43,7 +44,8 @@ def events(session: Session, *, start: dt.datetime, end: dt.datetime,
              "amount": float(r.amount) if isinstance(r.amount, Decimal) else r.amount,
              "currency": r.currency, "counterparty": r.counterparty,
              "data": r.data if isinstance(r.data, dict) else {"value": r.data},
-             "ref_id": r.ref_id, "value": r.value} for r in rows]
+             "ref_id": r.ref_id, "value": r.value, "data_bytes": int(r.data_bytes or 0)}
+            for r in rows]
 
 
 def scores(session: Session, *, start: dt.datetime, end: dt.datetime,

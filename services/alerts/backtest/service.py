@@ -231,6 +231,6 @@ def _subject(cid: str, at: dt.datetime, what: Any, history: _History,
         score = history.scores[index]
         risk = {"pd": score[1], "points": score[2], "tier": score[3]}
     event = {k: what[k] for k in ("pk", "customer_id", "type", "occurred_at", "amount",
-                                  "currency", "counterparty", "data")}
+                                  "currency", "counterparty", "data", "data_bytes")}
     return Subject(customer_id=cid, trigger="event", hit_key=f"event:{what['pk']}", at=at,
                    customer=profile, risk=risk, previous_risk=None, features={}, event=event)

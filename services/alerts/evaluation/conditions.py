@@ -361,7 +361,8 @@ def expression_context(subject: Subject, names: Collection[str]) -> dict[str, An
     for name in names:
         if name == "event":
             context["event"] = subject.event and {
-                k: v for k, v in subject.event.items() if k not in ("pk", "occurred_at")}
+                k: v for k, v in subject.event.items()
+                if k not in ("pk", "occurred_at", "data_bytes")}
         elif name == "customer":
             context["customer"] = subject.customer
         elif name == "risk":
@@ -375,7 +376,9 @@ def expression_context(subject: Subject, names: Collection[str]) -> dict[str, An
 
 def _expression(rule: CompiledRule, subject: Subject) -> Outcome:
     assert rule.expression is not None
-    if rule.expression.uses_event and subject.event is None:
+    if rule.expression.uses_event and (
+            subject.event is None
+            or subject.event.get("data_bytes", 0) > rule.expression.max_event_bytes):
         return None
     try:
         holds = rule.expression.evaluate(expression_context(subject,

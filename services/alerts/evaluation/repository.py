@@ -9,7 +9,7 @@ from collections.abc import Collection, Iterable
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Text, and_, cast, func, select
 from sqlalchemy.orm import Session
 
 from services.alerts.evaluation.conditions import Facts
@@ -70,11 +70,13 @@ def events(session: Session, pks: Collection[int]) -> dict[int, dict[str, Any]]:
     rows = session.execute(select(
         Event.id, Event.customer_id, Event.type, Event.occurred_at, Event.amount,
         Event.currency, Event.counterparty, Event.data,
+        func.length(cast(Event.data, Text)).label("data_bytes"),
     ).where(_among(session, Event.id, pks))).all()
     return {r.id: {"pk": r.id, "customer_id": r.customer_id, "type": r.type,
                    "occurred_at": r.occurred_at, "amount": _plain(r.amount),
                    "currency": r.currency, "counterparty": r.counterparty,
-                   "data": r.data if isinstance(r.data, dict) else {"value": r.data}}
+                   "data": r.data if isinstance(r.data, dict) else {"value": r.data},
+                   "data_bytes": int(r.data_bytes or 0)}
             for r in rows}
 
 

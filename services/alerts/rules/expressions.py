@@ -9,8 +9,11 @@ must be declared), and a trial run against typed sample values of every declared
 which surfaces the type errors CEL raises (``1 + "a"``, a string compared to a number).
 
 Cost: CEL has no loops and no recursion; only comprehensions (``all``, ``exists``, ``map``,
-``filter``) multiply work, so an expression is bounded by its length and the nesting of its
-comprehensions, both capped on write, over inputs whose size the request limits bound.
+``filter``) multiply work. An expression's length and the nesting of its comprehensions are
+capped on write (one level by default: linear in the input), and an event whose data is
+larger than a cap gets no verdict from expressions that read the event, so one evaluation's
+work is bounded. (The interpreter cannot be interrupted mid-evaluation, so the bound is
+enforced before it runs rather than by a timer.)
 """
 
 from __future__ import annotations
@@ -68,6 +71,7 @@ class CompiledExpression:
     program: Any  # cel.Program
     uses_event: bool = False
     variables: frozenset[str] = frozenset()  # the declared ones it uses
+    max_event_bytes: int = 65536  # larger event data: no verdict (the cost bound)
 
     def evaluate(self, context: dict[str, Any]) -> bool:
         """True when the condition holds; raises on an evaluation error (a missing key)."""
@@ -136,7 +140,8 @@ def compile_expression(source: str) -> CompiledExpression:
                                   column=line_col[1])
     _trial_run(source, program)
     used = frozenset(program.variables()) & set(VARIABLES)
-    return CompiledExpression(source, program, uses_event="event" in used, variables=used)
+    return CompiledExpression(source, program, uses_event="event" in used, variables=used,
+                              max_event_bytes=settings.expression_max_event_bytes)
 
 
 def _trial_run(source: str, program: Any) -> None:
