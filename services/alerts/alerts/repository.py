@@ -166,6 +166,14 @@ def silenced_unresolved(session: Session, limit: int) -> list[Alert]:
     return list(session.scalars(query))
 
 
+def cooldowns(session: Session, rule_ids: Collection[int]) -> dict[int, int]:
+    if not rule_ids:
+        return {}
+    return {rule_id: seconds for rule_id, seconds in session.execute(
+        select(AlertRule.id, AlertRule.cooldown_seconds).where(
+            AlertRule.id.in_(list(rule_ids)))).all()}
+
+
 def names(session: Session, rule_ids: Collection[int],
           customer_ids: Collection[str]) -> tuple[dict[int, str], dict[str, str | None]]:
     rules = dict(session.execute(select(AlertRule.id, AlertRule.name).where(

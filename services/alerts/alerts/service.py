@@ -235,8 +235,7 @@ def auto_resolve(session: Session, *, now: dt.datetime | None = None) -> int:
     replicas (rows are locked, skipping those another replica holds)."""
     now = now or utcnow()
     due = repository.due_for_resolution(session, now, MAINTENANCE_BATCH)
-    cooldowns = {r.id: r.cooldown_seconds for r in session.query(AlertRule).filter(
-        AlertRule.id.in_({a.rule_id for a in due}))} if due else {}
+    cooldowns = repository.cooldowns(session, {a.rule_id for a in due})
     for alert in due:
         _resolve(session, alert, actor=WORKER_ACTOR, resolution=Resolution.AUTO, now=now,
                  cooldown_seconds=cooldowns.get(alert.rule_id, 0))
