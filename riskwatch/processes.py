@@ -76,6 +76,7 @@ SERVICES: tuple[ApiApp, ...] = (
 )
 WORKERS: tuple[WorkerProcess, ...] = (
     WorkerProcess("scoring", "services.scoring.worker:build_worker"),
+    WorkerProcess("alerts", "services.alerts.worker:build_worker"),
     WorkerProcess("reviews", "services.reviews.worker:build_worker"),
     WorkerProcess("reviews", "services.reviews.sequencer:build_sequencer", role="sequencer"),
 )
@@ -85,6 +86,7 @@ SETTINGS_MODULES: tuple[str, ...] = (
     "shared.settings",
     "shared.transparency.settings",
     "services.ingest.settings",
+    "services.alerts.settings",
     "services.scoring.settings",
     "services.alerts.receivers.settings",
     "services.reviews.settings",

@@ -1,8 +1,8 @@
 """Work-queue topics: who produces what for whom, and whether that consumer runs yet.
 
 Producers enqueue a topic only when :func:`has_consumer` says its consumer exists, and the
-queue refuses the others, so work nobody takes never piles up. When the alerts and reviews
-workers land, flip their ``consumed`` to True below: nothing else changes.
+queue refuses the others, so work nobody takes never piles up. When the reviews worker
+lands, flip their ``consumed`` to True below: nothing else changes.
 """
 
 from __future__ import annotations
@@ -36,10 +36,10 @@ class Route:
 ROUTES: dict[str, Route] = {
     SCORING_RESCORE: Route(producer="ingest", consumer="scoring worker", consumed=True),
     SCORING_JOB: Route(producer="scoring API", consumer="scoring worker", consumed=True),
-    ALERTS_EVENT: Route(producer="ingest", consumer="alerts worker", consumed=False),
-    ALERTS_SCORE_CHANGED: Route(producer="scoring", consumer="alerts worker", consumed=False),
+    ALERTS_EVENT: Route(producer="ingest", consumer="alerts worker", consumed=True),
+    ALERTS_SCORE_CHANGED: Route(producer="scoring", consumer="alerts worker", consumed=True),
     REVIEWS_SCORE_CHANGED: Route(producer="scoring", consumer="reviews worker", consumed=True),
-    ALERTS_NOTIFY: Route(producer="alerts worker", consumer="alerts worker (receivers)",
+    ALERTS_NOTIFY: Route(producer="alerts worker (rules)", consumer="alerts worker (receivers)",
                          consumed=True),
     ALERTS_DELIVER: Route(producer="alerts receivers", consumer="alerts worker (receivers)",
                           consumed=True),

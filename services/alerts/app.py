@@ -1,11 +1,28 @@
-"""Alerts service: rules, alerts, receivers, playbooks and drills."""
+"""Alerts service: rules, alerts, silences, receivers and their deliveries."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.alerts.alerts.router import router as alerts_router
+from services.alerts.backtest.router import router as backtest_router
 from services.alerts.receivers.router import router as receivers_router
+from services.alerts.rules.router import router as rules_router
+from services.alerts.rules.service import ensure_builtin_rules
+from services.alerts.silences.router import router as silences_router
 from shared.app import create_service_app
+
+TAGS = [
+    {"name": "alerts", "description": "De-duplicated alerts: list, counts, lifecycle"},
+    {"name": "alert-rules", "description": "What raises alerts, versioned, with backtests"},
+    {"name": "silences", "description": "Alerts recorded but not notified for a while"},
+    {"name": "receivers", "description": "Where notifications go, and every delivery"},
+]
+
+
+def _seed(app: FastAPI) -> None:
+    with app.state.db.transaction() as session:
+        ensure_builtin_rules(session)
 
 
 def create_app(database_url: str | None = None) -> FastAPI:
@@ -13,6 +30,9 @@ def create_app(database_url: str | None = None) -> FastAPI:
         name="alerts",
         title="riskwatch alerts",
         description="De-duplicated alerts on risk indicators, notifications and playbooks.",
-        routers=[receivers_router],
+        routers=[rules_router, backtest_router, alerts_router, silences_router,
+                 receivers_router],
+        tags=TAGS,
         database_url=database_url,
+        on_startup=_seed,
     )

@@ -1,6 +1,7 @@
 """Every table of the one riskwatch schema; importing this registers them all on Base.metadata."""
 
 # Service issues add their tables in modules of their own, imported here.
+from shared.models import alerts as _alerts  # noqa: E402,F401
 from shared.models import ingest as _ingest  # noqa: E402,F401
 from shared.models import notifications as _notifications  # noqa: E402,F401
 from shared.models import reviews as _reviews  # noqa: E402,F401

@@ -1,7 +1,7 @@
 """receivers, notification deliveries and their attempts
 
 Revision ID: 0005
-Revises: 0003 (re-chained to 0004, the alerts core tables, at merge)
+Revises: 0004
 Create Date: 2026-11-30
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import shared.models.base
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

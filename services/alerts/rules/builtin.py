@@ -1,0 +1,48 @@
+"""The rules a fresh install ships with, covering the indicators DOMAIN.md names (arrears,
+tier, PD, complaints, agency rating, transaction anomalies, defaults), seeded idempotently."""
+
+from __future__ import annotations
+
+from typing import Any
+
+BUILTIN_RULES: tuple[dict[str, Any], ...] = (
+    {"key": "dpd-30", "name": "Days past due over 30", "kind": "threshold",
+     "severity": "info",
+     "params": {"indicator": "days_past_due", "operator": ">", "value": 30}},
+    {"key": "dpd-60", "name": "Days past due over 60", "kind": "threshold",
+     "severity": "warning",
+     "params": {"indicator": "days_past_due", "operator": ">", "value": 60}},
+    {"key": "dpd-90", "name": "Days past due over 90", "kind": "threshold",
+     "severity": "critical",
+     "params": {"indicator": "days_past_due", "operator": ">", "value": 90}},
+    {"key": "tier-high", "name": "Tier worsened to high", "kind": "change",
+     "severity": "critical",
+     "params": {"change": "tier_worsened", "to_tiers": ["high"], "window_days": 30}},
+    {"key": "pd-up-5", "name": "PD up 5 points in 30 days", "kind": "change",
+     "severity": "warning", "params": {"change": "pd_up", "points": 5, "window_days": 30}},
+    {"key": "complaints-surge", "name": "Complaints surge (3+ in 30 days)",
+     "kind": "threshold", "severity": "warning",
+     "params": {"indicator": "complaints", "operator": ">=", "value": 3, "window_days": 30}},
+    {"key": "rating-down", "name": "Agency rating down 2+ notches", "kind": "change",
+     "severity": "warning",
+     "params": {"change": "rating_down", "notches": 2, "window_days": 90}},
+    {"key": "utilization-high", "name": "Credit utilisation over 90 %", "kind": "threshold",
+     "severity": "warning",
+     "params": {"indicator": "utilization", "operator": ">", "value": 0.9}},
+    {"key": "unusual-amount", "name": "Unusually large transaction", "kind": "anomaly",
+     "severity": "warning",
+     "params": {"anomaly": "amount_zscore", "k": 4, "min_history": 5}},
+    {"key": "new-counterparty", "name": "Large payment to a new counterparty",
+     "kind": "anomaly", "severity": "info",
+     "params": {"anomaly": "new_counterparty", "min_amount": 10000}},
+    {"key": "order-spike", "name": "Order frequency spike", "kind": "anomaly",
+     "severity": "info",
+     "params": {"anomaly": "frequency", "event_type": "order.placed", "factor": 3,
+                "recent_days": 7, "baseline_days": 90, "min_count": 5}},
+    {"key": "defaulted", "name": "Customer defaulted", "kind": "event",
+     "severity": "critical", "params": {"event_type": "customer.defaulted"}},
+    {"key": "written-off", "name": "Invoice written off", "kind": "event",
+     "severity": "critical", "params": {"event_type": "invoice.written_off"}},
+    {"key": "churned", "name": "Customer churned", "kind": "event", "severity": "warning",
+     "params": {"event_type": "customer.churned"}},
+)

@@ -1,0 +1,56 @@
+"""Two alerts workers on one database share the work and open each alert once."""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import func, select
+
+from services.alerts.worker import build_worker
+from shared.db import Database
+from shared.models import WorkItem
+from shared.models.alerts import Alert
+from shared.topics import ALERTS_EVENT
+from tests.alerts.conftest import add_customer, notifications, only_rules, post_event, set_risk
+
+CUSTOMERS = 30
+EVENTS_EACH = 3
+
+
+def test_two_workers_open_each_alert_once_and_count_every_hit(db: Database) -> None:
+    only_rules(db, {"name": "DPD over 60", "kind": "threshold", "severity": "critical",
+                    "params": {"indicator": "days_past_due", "operator": ">", "value": 60}},
+               {"name": "orders", "kind": "event", "params": {"event_type": "order.placed"}})
+    ids = [f"c-{i:02d}" for i in range(CUSTOMERS)]
+    for cid in ids:
+        add_customer(db, cid)
+        set_risk(db, cid, features={"days_past_due": 75})
+    for _ in range(EVENTS_EACH):
+        for cid in ids:
+            post_event(db, cid, "order.placed", amount="10.00", currency="EUR")
+    workers = [build_worker(db), build_worker(db)]
+    for worker in workers:
+        worker.consumer("evaluate").batch_size = 7  # many small batches that interleave
+    handled = [0, 0]
+    together = threading.Barrier(2)
+
+    def run(index: int) -> None:
+        consumer = workers[index].consumer("evaluate")
+        together.wait(timeout=30)  # both claim from the start, neither drains it all alone
+        while (n := consumer.run_once()) > 0:
+            handled[index] += n
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sum(handled) == CUSTOMERS * EVENTS_EACH and min(handled) > 0, handled
+    with db.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(WorkItem).where(
+            WorkItem.topic == ALERTS_EVENT)) == 0
+        rows = session.execute(select(Alert.rule_id, Alert.customer_id, Alert.hit_count)).all()
+    assert len(rows) == 2 * CUSTOMERS
+    assert len({(r.rule_id, r.customer_id) for r in rows}) == 2 * CUSTOMERS
+    assert {r.hit_count for r in rows} == {EVENTS_EACH}
+    assert len(notifications(db)) == 2 * CUSTOMERS
