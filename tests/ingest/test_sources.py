@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator, Mapping
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -15,7 +16,32 @@ from shared.models.ingest import WebhookSource
 from tests.conftest import auth_headers
 from tests.ingest.factories import cloudevent
 
-ADMIN = auth_headers("admin", key_id="admin-key", name="ops")
+
+class _SignedWhenSent(Mapping[str, str]):
+    """The admin caller's headers, signed when a request is sent: a signed identity expires
+    after five minutes, and a module-level one did in a long suite run."""
+
+    signed_at = 0.0
+    headers: dict[str, str] = {}
+
+    def _headers(self) -> dict[str, str]:
+        # Re-signed once a minute, so the two headers of one request always match.
+        if time.monotonic() - self.signed_at > 60:
+            self.headers = auth_headers("admin", key_id="admin-key", name="ops")
+            self.signed_at = time.monotonic()
+        return self.headers
+
+    def __getitem__(self, name: str) -> str:
+        return self._headers()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._headers())
+
+    def __len__(self) -> int:
+        return len(self._headers())
+
+
+ADMIN = _SignedWhenSent()
 NEW_SECRET = "whsec_" + "cnVudGltZS1zZWNyZXQtZm9yLXRoZS1jcm0tMDAx"
 
 
