@@ -20,7 +20,10 @@ from shared.models.scoring import Score, TierOverride
 from tests.reviews.conftest import READ, WRITE
 from tests.reviews.factories import customer, risk
 
-CSV = {**READ, "accept": "text/csv"}
+
+def _csv_headers() -> dict[str, str]:
+    # Signed when sent: the caller identity expires after five minutes of a long run.
+    return {**READ, "accept": "text/csv"}
 
 
 def _get(client: TestClient, path: str, **params: Any) -> dict[str, Any]:
@@ -31,7 +34,7 @@ def _get(client: TestClient, path: str, **params: Any) -> dict[str, Any]:
 
 
 def _csv(client: TestClient, path: str) -> list[dict[str, str]]:
-    response = client.get(path, headers=CSV)
+    response = client.get(path, headers=_csv_headers())
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/csv")
     return list(csv.DictReader(io.StringIO(response.text)))
@@ -163,7 +166,7 @@ def test_the_reviews_report_counts_due_overdue_and_on_time_by_tier(
 def test_an_empty_portfolio_gives_empty_reports_and_csv_headers(client: TestClient) -> None:
     for name in ("portfolio", "migration", "aging", "concentration", "reviews"):
         assert _get(client, f"/v1/reports/{name}")["rows"] == []
-        response = client.get(f"/v1/reports/{name}", headers=CSV)
+        response = client.get(f"/v1/reports/{name}", headers=_csv_headers())
         assert response.status_code == 200 and response.text.count("\n") == 1
 
 
