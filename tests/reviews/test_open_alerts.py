@@ -17,7 +17,8 @@ from tests.reviews.factories import customer
 @pytest.fixture
 def alert_table(db: Database) -> Iterator[sa.Table]:
     metadata = sa.MetaData()
-    table = sa.Table("alert", metadata,
+    # Its own name: the real alert table is part of the schema and must stay untouched.
+    table = sa.Table("review_test_alert", metadata,
                      sa.Column("id", sa.Integer, primary_key=True),
                      sa.Column("customer_id", sa.String(128)),
                      sa.Column("severity", sa.String(16)),
@@ -45,7 +46,7 @@ def test_open_alerts_are_read_from_the_alert_table_when_it_exists(
             {"id": 3, "customer_id": "c-2", "severity": "warning", "status": "open",
              "title": "someone else", "opened_at": at, "internal_note": "x"}])
         alerts = open_alerts(session, "c-1", tables={"alert": alert_table})
-        assert open_alerts(session, "c-1") == []  # not in the shared schema (yet)
+        assert open_alerts(session, "c-1") == []  # the real alert table has none for c-1
     assert [(a["id"], a["severity"], a["title"]) for a in alerts] == [
         (1, "critical", "Days past due 75 >= 60")]
     assert "internal_note" not in alerts[0]

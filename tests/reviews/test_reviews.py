@@ -14,7 +14,7 @@ from shared.db import Database
 from shared.models import AuditEntry, Event, WorkItem, utcnow
 from shared.models.reviews import ProfileSnapshot
 from shared.models.scoring import CustomerRisk, TierOverride
-from shared.topics import SCORING_RESCORE
+from shared.topics import ALERTS_EVENT, SCORING_RESCORE
 from tests.reviews.conftest import READ, WRITE
 from tests.reviews.factories import customer, risk
 from tests.scoring.conftest import drain as drain_scoring
@@ -164,7 +164,9 @@ def test_changing_the_credit_limit_reaches_scoring_like_a_crm_change(
         stored = session.scalars(select(Event).where(Event.type == "credit_limit.changed")
                                  ).one()
         assert (stored.amount, stored.currency) == (80000, "EUR")
-        assert session.scalars(select(WorkItem.topic)).all() == [SCORING_RESCORE]
+        # Like any stored event: a rescore, and the alerts worker sees it too.
+        assert sorted(session.scalars(select(WorkItem.topic))) == [ALERTS_EVENT,
+                                                                   SCORING_RESCORE]
     drain_scoring(db)
     with db.sessions() as session:
         scored = session.get(CustomerRisk, "c-1")

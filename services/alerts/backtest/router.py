@@ -28,7 +28,7 @@ def backtest_draft(body: DraftBacktestIn, db: Database = DatabaseDep) -> Backtes
         return service.backtest(session, rule=rule, body=body)
 
 
-@router.post("/{rule_id}/backtest", operation_id="alert-rules-backtest",
+@router.post("/{rule_id:int}/backtest", operation_id="alert-rules-backtest",
              summary="Backtest a saved rule", description=DESCRIPTION,
              response_model=BacktestOut, **secured("alerts:read", extra_errors=[404, 422]))
 def backtest_rule(rule_id: RowId, body: BacktestIn, db: Database = DatabaseDep) -> BacktestOut:

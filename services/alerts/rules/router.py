@@ -42,7 +42,7 @@ def create_rule(body: RuleIn, request: Request, db: Database = DatabaseDep) -> R
         return service.create_rule(session, body=body, actor=current_principal(request).actor)
 
 
-@router.get("/{rule_id}", operation_id="alert-rules-get", summary="One alert rule",
+@router.get("/{rule_id:int}", operation_id="alert-rules-get", summary="One alert rule",
             description="The rule as it stands (its current version).",
             response_model=RuleOut, **secured("alerts:read", extra_errors=[404]))
 def get_rule(rule_id: RowId, db: Database = DatabaseDep) -> RuleOut:
@@ -50,7 +50,7 @@ def get_rule(rule_id: RowId, db: Database = DatabaseDep) -> RuleOut:
         return service.out(service.get_rule(session, rule_id))
 
 
-@router.patch("/{rule_id}", operation_id="alert-rules-update", summary="Change an alert rule",
+@router.patch("/{rule_id:int}", operation_id="alert-rules-update", summary="Change an alert rule",
               description="Changes the given fields and writes a new version; alerts keep "
                           "the version that raised them. The kind cannot change.",
               response_model=RuleOut,
@@ -62,7 +62,7 @@ def update_rule(rule_id: RowId, body: RulePatch, request: Request,
                                    actor=current_principal(request).actor)
 
 
-@router.delete("/{rule_id}", operation_id="alert-rules-delete", summary="Delete an alert rule",
+@router.delete("/{rule_id:int}", operation_id="alert-rules-delete", summary="Delete an alert rule",
                description="The rule stops evaluating; its alerts stay, naming it.",
                status_code=204, response_class=Response,
                **secured("alerts:write", extra_errors=[404]))
@@ -72,7 +72,7 @@ def delete_rule(rule_id: RowId, request: Request, db: Database = DatabaseDep) ->
     return Response(status_code=204)
 
 
-@router.get("/{rule_id}/versions", operation_id="alert-rules-versions",
+@router.get("/{rule_id:int}/versions", operation_id="alert-rules-versions",
             summary="A rule's versions", description="Every version, oldest first.",
             response_model=list[RuleVersionOut], **secured("alerts:read", extra_errors=[404]))
 def rule_versions(rule_id: RowId, db: Database = DatabaseDep) -> list[RuleVersionOut]:
