@@ -7,7 +7,7 @@ import threading
 from sqlalchemy import func, select
 
 from services.alerts.worker import build_worker
-from shared.db import Database
+from shared.db import Database, is_postgres
 from shared.models import WorkItem
 from shared.models.alerts import Alert
 from shared.topics import ALERTS_EVENT
@@ -45,7 +45,10 @@ def test_two_workers_open_each_alert_once_and_count_every_hit(db: Database) -> N
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
-    assert sum(handled) == CUSTOMERS * EVENTS_EACH and min(handled) > 0, handled
+    assert sum(handled) == CUSTOMERS * EVENTS_EACH, handled
+    if is_postgres(db.engine):
+        # SKIP LOCKED shares the work; SQLite's single writer may let one worker take it all.
+        assert min(handled) > 0, handled
     with db.sessions() as session:
         assert session.scalar(select(func.count()).select_from(WorkItem).where(
             WorkItem.topic == ALERTS_EVENT)) == 0
