@@ -13,7 +13,6 @@ from types import FrameType
 from shared.db import Database
 from shared.transparency.log import Batch, Sequencer
 from shared.transparency.settings import get_audit_settings, get_signer
-from shared.transparency.witness import FileWitness
 
 log = logging.getLogger("riskwatch.audit.sequencer")
 
@@ -52,8 +51,6 @@ class SequencerProcess:
 def build_sequencer(db: Database) -> SequencerProcess:
     settings = get_audit_settings()
     signer = get_signer()
-    witness = (FileWitness(settings.witness_file, signer.verifier, origin=settings.origin)
-               if settings.witness_file else None)
     sequencer = Sequencer(db, signer, origin=settings.origin, batch_size=settings.batch_size,
-                          witness=witness)
+                          witnesses=settings.witnesses(signer.verifier))
     return SequencerProcess(sequencer, interval_seconds=settings.sequence_interval_seconds)

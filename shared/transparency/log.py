@@ -21,6 +21,7 @@ from shared.audit import content_of, leaf_data
 from shared.db import Database, Lock, dialect_insert, is_postgres, try_xact_lock
 from shared.models import AuditCheckpoint, AuditEntry, AuditTile, utcnow
 from shared.transparency import merkle
+from shared.transparency.cosignature import with_cosignatures
 from shared.transparency.note import Checkpoint, NoteError, Signer, Verifier, open_checkpoint
 from shared.transparency.tiles import (
     TILE_WIDTH,
@@ -31,7 +32,7 @@ from shared.transparency.tiles import (
     tiles_for_nodes,
 )
 from shared.transparency.verify import EXPORT_FORMAT
-from shared.transparency.witness import FileWitness, WitnessRefused
+from shared.transparency.witness import Witness, WitnessRefused
 
 EXPORT_MAX_ENTRIES = 100_000
 log = logging.getLogger("riskwatch.audit")
@@ -149,12 +150,12 @@ class Sequencer:
     so replicas take turns without ever integrating an entry twice."""
 
     def __init__(self, db: Database, signer: Signer, *, origin: str, batch_size: int = 20_000,
-                 witness: FileWitness | None = None) -> None:
+                 witnesses: Sequence[Witness] = ()) -> None:
         self.db = db
         self.signer = signer
         self.origin = origin
         self.batch_size = batch_size
-        self.witness = witness
+        self.witnesses = tuple(witnesses)
         self._edge: TreeEdge | None = None
         self._root = merkle.EMPTY_ROOT
 
@@ -164,8 +165,8 @@ class Sequencer:
         except Exception:
             self._edge = None  # the transaction rolled back: reload the stored edge next time
             raise
-        if batch.checkpoint and self.witness is not None:
-            self._tell_witness(batch.checkpoint)
+        if batch.checkpoint and self.witnesses:
+            self._tell_witnesses(batch.tree_size, batch.checkpoint)
         return batch
 
     def _integrate(self) -> Batch:
@@ -210,13 +211,22 @@ class Sequencer:
         self._edge, self._root = edge, root
         return edge
 
-    def _tell_witness(self, note: str) -> None:
-        assert self.witness is not None
-        try:
+    def _tell_witnesses(self, tree_size: int, note: str) -> None:
+        """Push the new checkpoint to every witness; their cosignatures join the stored
+        note, so readers of GET /v1/audit/checkpoint and of exports get them too."""
+        cosignatures: list[str] = []
+        for witness in self.witnesses:
+            try:
+                with self.db.transaction() as session:
+                    cosignatures += witness.update(
+                        note, lambda old, new: consistency_proof(session, old, new))
+            except WitnessRefused as exc:
+                log.error("the witness refused checkpoint %s: %s", tree_size, exc)
+        if cosignatures:
             with self.db.transaction() as session:
-                self.witness.update(note, lambda old, new: consistency_proof(session, old, new))
-        except WitnessRefused as exc:
-            log.error("the witness refused checkpoint: %s", exc)
+                stored = checkpoint_at(session, tree_size)
+                if stored is not None:
+                    stored.note = with_cosignatures(stored.note, cosignatures)
 
 
 # --- proofs -------------------------------------------------------------------------------

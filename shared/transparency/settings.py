@@ -7,12 +7,15 @@ import binascii
 import hashlib
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.settings import get_settings
-from shared.transparency.note import NoteError, Signer
+from shared.transparency.cosignature import CosignerVerifier
+from shared.transparency.note import NoteError, Signer, Verifier
+from shared.transparency.witness import FileWitness, HttpWitness, Witness
 
 DEFAULT_ORIGIN = "riskwatch.local/audit"
 
@@ -36,6 +39,18 @@ class AuditSettings(BaseSettings):
     witness_file: Path | None = Field(None, description=(
         "A file (ideally on storage the database's operators cannot write) where every new "
         "checkpoint is written once it is proven consistent with the one already there."))
+    witness_urls: list[str] = Field(default_factory=list, description=(
+        "Witnesses speaking the C2SP tlog-witness protocol (their submission prefix; "
+        "POST <url>/add-checkpoint), e.g. a partner's `riskwatch audit witness`: every new "
+        "checkpoint is pushed with a consistency proof and their cosignatures are added to "
+        "it. A JSON list."))
+    witness_keys: list[str] = Field(default_factory=list, description=(
+        "The witnesses' cosigner keys (<name>+<id>+<base64>, type 0x04): only cosignatures "
+        "that verify against one are kept. A JSON list; empty keeps what witnesses answer "
+        "unchecked."))
+    witness_timeout_seconds: float = Field(5.0, gt=0, le=60, description=(
+        "how long the sequencer waits for a witness before going on without its "
+        "cosignature (seconds)"))
     sequence_interval_seconds: float = Field(
         0.5, gt=0, description="how often the sequencer integrates committed entries into the "
         "tree and signs a checkpoint (seconds)")
@@ -54,6 +69,35 @@ class AuditSettings(BaseSettings):
         if _seed(self.signing_key, self.origin) == dev_seed(self.origin):
             raise ValueError("RISKWATCH_AUDIT_SIGNING_KEY is the public dev key")
         return self
+
+    @field_validator("witness_urls")
+    @classmethod
+    def _http_urls(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"a witness URL is http:// or https:// with a host: {url!r}")
+        return urls
+
+    @field_validator("witness_keys")
+    @classmethod
+    def _cosigner_keys(cls, keys: list[str]) -> list[str]:
+        for key in keys:
+            try:
+                CosignerVerifier.parse(key)
+            except NoteError as exc:
+                raise ValueError(f"witness key {key!r}: {exc}") from exc
+        return keys
+
+    def witnesses(self, verifier: Verifier) -> list[Witness]:
+        found: list[Witness] = []
+        if self.witness_file:
+            found.append(FileWitness(self.witness_file, verifier, origin=self.origin))
+        cosigners = [CosignerVerifier.parse(key) for key in self.witness_keys]
+        found += [HttpWitness(url, cosigners=cosigners,
+                              timeout_seconds=self.witness_timeout_seconds)
+                  for url in self.witness_urls]
+        return found
 
     def signer(self) -> Signer:
         if not self.signing_key:

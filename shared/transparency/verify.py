@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.transparency import merkle
+from shared.transparency.cosignature import CosignerVerifier, note_text, signature_lines
 from shared.transparency.note import Checkpoint, NoteError, Verifier, open_checkpoint
 
 EXPORT_FORMAT = "riskwatch-audit-export/1"
@@ -42,7 +43,8 @@ def _hashes(values: Iterable[str]) -> list[bytes]:
 
 
 def verify_export(lines: Iterable[str], verifier: Verifier, *,
-                  trusted_checkpoint: str | None = None) -> ExportCheck:
+                  trusted_checkpoint: str | None = None,
+                  witnesses: Iterable[CosignerVerifier] = ()) -> ExportCheck:
     """Every problem found in the export (an empty list: it verifies)."""
     result = ExportCheck()
     header: dict[str, Any] | None = None
@@ -60,6 +62,7 @@ def verify_export(lines: Iterable[str], verifier: Verifier, *,
         if kind == "checkpoint" and header is None:
             header = record
             result.checkpoint = _open_header(record, verifier, trusted_checkpoint, result)
+            _check_cosignatures(record.get("checkpoint") or "", witnesses, result)
             if result.checkpoint is None:
                 return result
         elif kind == "entry" and header is not None and result.checkpoint is not None:
@@ -112,6 +115,19 @@ def _open_header(header: dict[str, Any], verifier: Verifier, trusted_checkpoint:
     return checkpoint
 
 
+def _check_cosignatures(note: str, witnesses: Iterable[CosignerVerifier],
+                        result: ExportCheck) -> None:
+    """Each witness asked for must have cosigned the export's checkpoint: then the log
+    showed this tree to someone outside its database, not a view made for you alone."""
+    if result.checkpoint is None:
+        return
+    text, lines = note_text(note), signature_lines(note)
+    for witness in witnesses:
+        if not any(witness.timestamp_of(line, text) is not None for line in lines):
+            result.problems.append(f"the checkpoint carries no valid cosignature by witness "
+                                   f"{witness.name}+{witness.key_id.hex()}")
+
+
 def _check_entry(record: dict[str, Any], checkpoint: Checkpoint, result: ExportCheck,
                  number: int) -> None:
     index, canonical = record.get("leaf_index"), record.get("canonical")
@@ -136,11 +152,13 @@ def _check_entry(record: dict[str, Any], checkpoint: Checkpoint, result: ExportC
                                f"signed tree: {exc}")
 
 
-def _read_key(value: str) -> Verifier:
+def key_text(value: str) -> str:
     path = Path(value)
-    if "+" not in value and path.exists():
-        value = path.read_text().strip()
-    return Verifier.parse(value)
+    return path.read_text().strip() if "+" not in value and path.exists() else value
+
+
+def _read_key(value: str) -> Verifier:
+    return Verifier.parse(key_text(value))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -151,6 +169,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trusted-checkpoint", type=Path, default=None,
                         help="a signed checkpoint you kept earlier: the export must prove "
                              "the log only grew since")
+    parser.add_argument("--witness-key", action="append", default=[],
+                        help="a witness's cosigner key (or a file holding it): the export's "
+                             "checkpoint must carry its valid cosignature (repeatable)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -159,12 +180,19 @@ def run(args: argparse.Namespace) -> int:
     except NoteError as exc:
         print(f"error: --public-key: {exc}", file=sys.stderr)
         return 2
+    try:
+        witnesses = [CosignerVerifier.parse(key_text(key)) for key in args.witness_key]
+    except NoteError as exc:
+        print(f"error: --witness-key: {exc}", file=sys.stderr)
+        return 2
     trusted = args.trusted_checkpoint.read_text() if args.trusted_checkpoint else None
     if str(args.file) == "-":
-        result = verify_export(sys.stdin, verifier, trusted_checkpoint=trusted)
+        result = verify_export(sys.stdin, verifier, trusted_checkpoint=trusted,
+                               witnesses=witnesses)
     else:
         with args.file.open(encoding="utf-8") as lines:
-            result = verify_export(lines, verifier, trusted_checkpoint=trusted)
+            result = verify_export(lines, verifier, trusted_checkpoint=trusted,
+                                   witnesses=witnesses)
     for problem in result.problems:
         print(f"FAIL {problem}")
     if not result.ok:
@@ -174,7 +202,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"OK {result.entries} entries are in the log {result.checkpoint.origin} at tree "
           f"size {result.checkpoint.size}, root "
           f"{base64.b64encode(result.checkpoint.root).decode()}, signed by "
-          f"{verifier.name}+{verifier.key_id.hex()}")
+          f"{verifier.name}+{verifier.key_id.hex()}"
+          + "".join(f", cosigned by {w.name}+{w.key_id.hex()}" for w in witnesses))
     return 0
 
 
