@@ -236,7 +236,8 @@ def bench_rescoring(customers: int, months: int) -> None:
         db = Database(url)
         _load_portfolio(db, "(b)", customers=customers, months=months, seed=11)
         booster = _champion_from_snapshot(db)
-        runs = (("first run (all new)", {}), ("second run (steady state)", {}),
+        runs: tuple[tuple[str, dict[str, str]], ...] = (
+            ("first run (all new)", {}), ("second run (steady state)", {}),
                 ("after a promotion: stored feature vectors", {"features": "stored"}))
         for label, request in runs:
             with _Stages() as stages:
