@@ -75,6 +75,8 @@ SERVICES: tuple[ApiApp, ...] = (
     ApiApp("reviews", "services.reviews.app:create_app"),
 )
 WORKERS: tuple[WorkerProcess, ...] = (
+    # Applies queued Fxiaoke pushes and polls Fxiaoke corps (ingest.fxiaoke, a schedule).
+    WorkerProcess("ingest", "services.ingest.worker:build_worker"),
     # CloudEvents from RabbitMQ / NATS JetStream (RISKWATCH_BUS_SOURCES); idle without any.
     WorkerProcess("ingest", "services.ingest.bus.worker:build_bus_worker", role="bus"),
     WorkerProcess("scoring", "services.scoring.worker:build_worker"),
