@@ -179,6 +179,7 @@ def test_rabbitmq_structured_and_binary_events_are_stored_once_and_bad_ones_dead
     assert metric(metrics, "riskwatch_bus_messages_consumed_total", source="erp",
                   outcome="duplicate") == 1
     assert metric(metrics, "riskwatch_bus_lag_messages", source="erp") == 0
+    assert metric(metrics, "riskwatch_bus_reconnects_total", source="erp") == 0
 
 
 def _close_connection(name: str) -> None:
@@ -255,7 +256,7 @@ async def nats_drain(url: str, stream: str, subject: str) -> list[Any]:
             found.extend(batch)
             for message in batch:
                 await message.ack()
-    except nats.errors.TimeoutError:
+    except TimeoutError:  # nats.errors.TimeoutError is one
         pass
     for name in (stream, f"{stream}_DEADLETTER"):
         with contextlib.suppress(nats.js.errors.NotFoundError):
@@ -314,6 +315,7 @@ def test_nats_structured_and_binary_events_are_stored_once_and_bad_ones_dead_let
     assert metric(metrics, "riskwatch_bus_messages_consumed_total", source="crm",
                   outcome="duplicate") == 1
     assert metric(metrics, "riskwatch_bus_lag_messages", source="crm") == 0
+    assert metric(metrics, "riskwatch_bus_reconnects_total", source="crm") == 0
 
 
 class PrivateNats:

@@ -142,16 +142,27 @@ class BusConsumer(abc.ABC):
             delay = min(delay * 2, self.settings.reconnect_max_seconds)
 
     async def _consume(self, stopping: asyncio.Event) -> None:
+        # Two batches in flight: the next one is fetched and read while the previous one is
+        # stored (the database work runs in a thread); they are stored and acked in order.
+        limit = max(1, self.source.prefetch // 2)
         next_lag = 0.0
-        while not stopping.is_set():
-            messages = await self.fetch(self.source.prefetch, idle_seconds=0.5)
-            if messages:
-                await self.handle(messages)
-            if time.monotonic() >= next_lag:
-                backlog = await self.backlog()
-                if backlog is not None:
-                    self.metrics.lag.labels(self.name).set(backlog)
-                next_lag = time.monotonic() + self.settings.lag_interval_seconds
+        storing: asyncio.Task[None] | None = None
+        try:
+            while not stopping.is_set():
+                messages = await self.fetch(limit, idle_seconds=0.5)
+                if storing is not None:
+                    await storing
+                    storing = None
+                if messages:
+                    storing = asyncio.create_task(self.handle(messages))
+                if time.monotonic() >= next_lag:
+                    backlog = await self.backlog()
+                    if backlog is not None:
+                        self.metrics.lag.labels(self.name).set(backlog)
+                    next_lag = time.monotonic() + self.settings.lag_interval_seconds
+        finally:
+            if storing is not None:
+                await storing  # what was fetched is stored and acked before leaving
 
     async def handle(self, messages: Sequence[BusMessage]) -> None:
         """Store a batch, then ack it; malformed and invalid messages to the dead letters."""

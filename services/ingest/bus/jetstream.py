@@ -10,7 +10,6 @@ from typing import Any
 
 import nats
 from nats.aio.client import Client
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
@@ -77,7 +76,7 @@ class JetStreamConsumer(BusConsumer):
             raise ConnectionError("the connection to NATS is closed")
         try:
             messages = await self.subscription.fetch(limit, timeout=idle_seconds)
-        except NatsTimeout:
+        except TimeoutError:  # nats.errors.TimeoutError too (a subclass)
             return []
         return [BusMessage(m.data, (m.headers or {}).get("Content-Type"), dict(m.headers or {}),
                            m) for m in messages]

@@ -96,9 +96,11 @@ class RabbitMQConsumer(BusConsumer):
                           properties=message.headers)
 
     async def ack(self, messages: Sequence[BusMessage]) -> None:
+        # One frame for the batch: every earlier delivery on this channel is settled by now
+        # (stored in this or an earlier batch, or dead-lettered and acked on its own).
         self._alive()
-        for message in messages:
-            await message.handle.ack()
+        last = max(messages, key=lambda m: m.handle.delivery_tag)
+        await last.handle.ack(multiple=True)
 
     async def dead_letter(self, message: BusMessage, reason: str) -> None:
         channel = self._alive()

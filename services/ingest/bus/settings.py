@@ -27,8 +27,8 @@ class BusSource(BaseModel):
         None, description="where rejected messages go with their reason: a queue (rabbitmq) "
         "or a subject (nats, outside `subject`); default `<queue>.dead` / "
         "`deadletter.<stream>`")
-    prefetch: int = Field(100, ge=1, le=10_000, description="messages in flight unacked; "
-                          "also the most stored in one transaction")
+    prefetch: int = Field(100, ge=1, le=10_000, description="messages in flight unacked: "
+                          "two batches of half as many, one stored while the next is read")
     ack_wait_seconds: float = Field(30, gt=0, description="nats: redelivery after this long "
                                     "unacked")
 
@@ -60,7 +60,7 @@ class BusSettings(BaseSettings):
     metrics_port: int = Field(9464, ge=0, description="port of the ingest-bus process's "
                               "Prometheus /metrics (0: not served)")
     batch_wait_ms: float = Field(20, ge=0, description="how long a consumer waits to fill a "
-                                 "batch (up to `prefetch`) once a first message is in")
+                                 "batch (up to half of `prefetch`) once a first message is in")
     lag_interval_seconds: float = Field(5, gt=0, description="how often the backlog gauge "
                                         "is read from the broker")
     reconnect_max_seconds: float = Field(10, gt=0, description="longest wait between "
