@@ -182,6 +182,32 @@ def test_rabbitmq_structured_and_binary_events_are_stored_once_and_bad_ones_dead
     assert metric(metrics, "riskwatch_bus_reconnects_total", source="erp") == 0
 
 
+def test_rabbitmq_messages_stay_queued_while_the_database_refuses_them(
+        db: Database, tmp_path: Path) -> None:
+    _require(5672, "RabbitMQ")
+    queue, source = f"rw-test-{uuid.uuid4().hex[:8]}", f"erp-{uuid.uuid4().hex[:6]}"
+    bus = BusSource(broker="rabbitmq", url=AMQP_URL, queue=queue, prefetch=10)
+    # A database that cannot be opened: every store fails, so nothing may be acknowledged.
+    broken = Database(f"sqlite:///{tmp_path}/missing/dir/riskwatch.db")
+    failing = bus_worker(broken, "down", bus)
+
+    async def scenario() -> None:
+        await amqp_publish(queue, [structured(event(source, n)) for n in range(5)])
+        await consume_until(failing, lambda: metric(
+            failing.metrics, "riskwatch_bus_reconnects_total", source="down") >= 2)
+        assert await amqp_ready(queue) == 5  # released, not acked
+        await consume_until(bus_worker(db, "up", bus), lambda: stored(db, source) == 5)
+        assert await amqp_ready(queue) == 0
+        await amqp_drain(queue)
+        await amqp_drain(f"{queue}.dead")
+
+    asyncio.run(scenario())
+    broken.dispose()
+    assert metric(failing.metrics, "riskwatch_bus_messages_consumed_total", source="down",
+                  outcome="accepted") == 0
+    assert alerts_work(db) == 5
+
+
 def _close_connection(name: str) -> None:
     """Close one connection from the broker's side (only ours: the broker is shared)."""
     listing = subprocess.run(["rabbitmqctl", "-q", "list_connections", "--no-table-headers",
