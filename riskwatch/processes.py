@@ -75,6 +75,10 @@ SERVICES: tuple[ApiApp, ...] = (
     ApiApp("reviews", "services.reviews.app:create_app"),
 )
 WORKERS: tuple[WorkerProcess, ...] = (
+    # Applies queued Fxiaoke pushes and polls Fxiaoke corps (ingest.fxiaoke, a schedule).
+    WorkerProcess("ingest", "services.ingest.worker:build_worker"),
+    # CloudEvents from RabbitMQ / NATS JetStream (RISKWATCH_BUS_SOURCES); idle without any.
+    WorkerProcess("ingest", "services.ingest.bus.worker:build_bus_worker", role="bus"),
     WorkerProcess("scoring", "services.scoring.worker:build_worker"),
     WorkerProcess("alerts", "services.alerts.worker:build_worker"),
     WorkerProcess("reviews", "services.reviews.worker:build_worker"),
@@ -86,6 +90,7 @@ SETTINGS_MODULES: tuple[str, ...] = (
     "shared.settings",
     "shared.transparency.settings",
     "services.ingest.settings",
+    "services.ingest.bus.settings",
     "services.alerts.settings",
     "services.scoring.settings",
     "services.alerts.receivers.settings",
