@@ -1,7 +1,7 @@
 """sources: the Fxiaoke CRM poller's state (corp token, lease) and per-object watermarks
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0011
 Create Date: 2026-11-30
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import shared.models.base
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
