@@ -97,7 +97,7 @@ SETTINGS_MODULES: tuple[str, ...] = (
     "services.reviews.settings",
 )
 # ``register(subparsers)`` functions that add a service's own commands to `riskwatch`.
-COMMAND_PLUGINS: tuple[str, ...] = ("services.scoring.cli:register",
+COMMAND_PLUGINS: tuple[str, ...] = ("services.scoring.cli:register", "riskwatch.demo:register",
                                      "services.reviews.audit.cli:register")
 
 # Tried in order, first match wins: customer sub-resources come before the general
