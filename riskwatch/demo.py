@@ -100,7 +100,9 @@ def push_portfolio(api: Api, key: str, customers: int, months: int, seed: int) -
         rate = sent / max(time.monotonic() - started, 1e-6)
         bar("profiles and events", sent, total, f"{sent:,}/{total:,} ({rate:,.0f}/s)")
 
-    counts = push_through_api(portfolio, gateway=api.gateway, api_key=key, progress=progress)
+    # Two batches in flight: one is parsed while the other is written.
+    counts = push_through_api(portfolio, gateway=api.gateway, api_key=key, progress=progress,
+                              concurrency=2)
     print(f"  sent {counts['customers']:,} profiles, {counts['outlooks']:,} industry outlooks "
           f"and {counts['events']:,} events in {time.monotonic() - started:.0f}s")
     return [c["customer_id"] for c in portfolio.customers]

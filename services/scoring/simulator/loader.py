@@ -8,6 +8,7 @@ import datetime as dt
 import io
 import json
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -190,11 +191,12 @@ def outlook_events(portfolio: Portfolio) -> list[dict[str, Any]]:
 
 def push_through_api(portfolio: Portfolio, *, gateway: str, api_key: str,
                      batch_size: int = 1000, timeout: float = 60.0,
-                     progress: Callable[[dict[str, int], int], None] | None = None
-                     ) -> dict[str, int]:
+                     progress: Callable[[dict[str, int], int], None] | None = None,
+                     concurrency: int = 1) -> dict[str, int]:
     """As a CRM would: profiles to ``POST /v1/customers/batch`` ({"customers": [...]}),
     outlooks and then CloudEvents to ``POST /v1/events/batch`` (a JSON array), ≤1000 each.
-    ``progress(counts so far, total items)`` is called after each batch."""
+    ``progress(counts so far, total items)`` is called after each batch; ``concurrency``
+    event batches are in flight at once (profiles always go first: events name them)."""
     counts = {"customers": 0, "events": 0, "outlooks": 0}
     events = list(portfolio.events())
     outlooks = outlook_events(portfolio)
@@ -213,8 +215,12 @@ def push_through_api(portfolio: Portfolio, *, gateway: str, api_key: str,
             client.post("/v1/events/batch", json=batch).raise_for_status()
             counts["outlooks"] += len(batch)
             tell(counts, total)
-        for batch in _batches(events, size):
+        def send(batch: list[dict[str, Any]]) -> int:
             client.post("/v1/events/batch", json=batch).raise_for_status()
-            counts["events"] += len(batch)
-            tell(counts, total)
+            return len(batch)
+
+        with ThreadPoolExecutor(max_workers=max(concurrency, 1)) as pool:
+            for sent in pool.map(send, _batches(events, size)):
+                counts["events"] += sent
+                tell(counts, total)
     return counts
