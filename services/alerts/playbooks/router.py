@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 
 from services.alerts.playbooks import runs, service
 from services.alerts.playbooks.schemas import (
@@ -30,7 +30,7 @@ from shared.validation import INT64_MAX, RowId
 router = APIRouter(prefix="/v1/playbooks", tags=["playbooks"])
 runs_router = APIRouter(prefix="/v1/playbook-runs", tags=["playbook-runs"])
 Text = Annotated[str | None, Query(min_length=1, max_length=200)]
-Position = Annotated[int, Query(ge=1, le=50)]
+Position = Annotated[int, Path(ge=1, le=50, description="the step's number, from 1")]
 
 
 @router.get("", operation_id="playbooks-list", summary="List playbooks",
@@ -135,7 +135,7 @@ def _transition(run_id: int, position: int, action: StepAction, request: Request
                   description="pending → in_progress; 409 otherwise. Audited.",
                   response_model=RunOut,
                   **secured("alerts:write", extra_errors=[404, 409, 422]))
-def start_step(run_id: RowId, position: Annotated[int, Position], request: Request,
+def start_step(run_id: RowId, position: Position, request: Request,
                db: Database = DatabaseDep) -> RunOut:
     return _transition(run_id, position, StepAction.START, request, db)
 
@@ -147,7 +147,7 @@ def start_step(run_id: RowId, position: Annotated[int, Position], request: Reque
                               "are told). Audited.",
                   response_model=RunOut,
                   **secured("alerts:write", extra_errors=[404, 409, 422]))
-def finish_step(run_id: RowId, position: Annotated[int, Position], request: Request,
+def finish_step(run_id: RowId, position: Position, request: Request,
                 db: Database = DatabaseDep) -> RunOut:
     return _transition(run_id, position, StepAction.DONE, request, db)
 
@@ -158,7 +158,7 @@ def finish_step(run_id: RowId, position: Annotated[int, Position], request: Requ
                               "409 when finished already. Audited.",
                   response_model=RunOut,
                   **secured("alerts:write", extra_errors=[404, 409, 422]))
-def skip_step(run_id: RowId, position: Annotated[int, Position], body: SkipIn,
+def skip_step(run_id: RowId, position: Position, body: SkipIn,
               request: Request, db: Database = DatabaseDep) -> RunOut:
     return _transition(run_id, position, StepAction.SKIP, request, db, reason=body.reason)
 
@@ -169,7 +169,7 @@ def skip_step(run_id: RowId, position: Annotated[int, Position], body: SkipIn,
                  description="Only an unfinished step: 409 otherwise. Audited.",
                  response_model=RunOut,
                  **secured("alerts:write", extra_errors=[404, 409, 422]))
-def reassign_step(run_id: RowId, position: Annotated[int, Position], body: ReassignIn,
+def reassign_step(run_id: RowId, position: Position, body: ReassignIn,
                   request: Request, db: Database = DatabaseDep) -> RunOut:
     with db.transaction() as session:
         return runs.reassign(session, run_id=run_id, position=position,
