@@ -32,6 +32,10 @@ def _seed(app: FastAPI) -> None:
     with app.state.db.transaction() as session:
         ensure_builtin_rules(session)
         ensure_builtin_playbooks(session)
+    # Built once at start, not on the first request: the suite's largest document took
+    # longer than the gateway's 5 s fetch to build on a loaded machine, and /docs then
+    # showed no alerts operations at all.
+    app.openapi()
 
 
 def create_app(database_url: str | None = None) -> FastAPI:
