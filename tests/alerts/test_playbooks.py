@@ -282,3 +282,19 @@ def test_a_drill_makes_a_marked_customer_and_queues_its_scenario(
     assert client.post("/v1/drills", json={"playbook_id": bare["id"], "events": [
         {"type": "order.placed"}]}, headers=WRITE).status_code == 409
     assert client.get("/v1/drills/987654", headers=READ).status_code == 404
+
+
+def test_each_built_in_drill_scenario_starts_its_own_playbook(client: TestClient,
+                                                              db: Database) -> None:
+    playbooks = _ok(client.get("/v1/playbooks", headers=READ))
+    assert len(playbooks) == 3
+    for playbook in playbooks:
+        customer_id = f"drill-{playbook['id']}"
+        add_customer(db, customer_id, is_drill=True)
+        for event in playbook["drill_events"]:
+            post_event(db, customer_id, event["type"], **event["data"])
+    drain(db)
+    started = {(r["customer_id"], r["playbook_name"]) for r in _runs(client, drill="true")}
+    assert started == {(f"drill-{p['id']}", p["name"]) for p in playbooks}
+    assert all(a.drill for a in alerts(db))
+    assert _runs(client, drill="false") == []
