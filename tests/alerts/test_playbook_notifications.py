@@ -13,6 +13,7 @@ from sqlalchemy import update
 
 from services.alerts.app import create_app
 from services.alerts.playbooks import runs
+from services.alerts.receivers.messages import message_text
 from services.alerts.receivers.settings import ReceiverSettings, get_receiver_settings
 from shared.db import Database
 from shared.models import utcnow
@@ -87,6 +88,10 @@ def test_run_and_overdue_notifications_reach_receivers_and_drills_only_those_opt
         assert overdue["data"]["playbook"]["step"]["title"] == "Check the order"
         assert overdue["data"]["playbook"]["playbook_name"] == "Order watch"
         assert overdue["data"]["alert"]["drill"] is False
+        text = message_text(overdue["data"])  # what an e-mail or chat receiver gets
+        assert text.title.startswith("[WARNING] Playbook step overdue: ")
+        assert "Playbook: Order watch (run #" in text.body
+        assert "Step 1: Check the order · owner credit_controller · due " in text.body
 
         # The run completes: the receivers are told once more.
         run_id = overdue["data"]["playbook"]["run_id"]
