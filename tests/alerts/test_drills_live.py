@@ -32,7 +32,8 @@ def test_a_drill_goes_from_event_to_alert_to_a_completed_run(live: Stack) -> Non
         assert created.status_code == 202, created.text
         drill = _wait(client, f"/v1/drills/{created.json()['id']}", "running")
         assert drill["status"] == "running", drill
-        assert drill["sent_at"] and drill["event_received_at"] and drill["alert_id"]
+        # (The runner records sent_at after ingest's answer, possibly after the alert.)
+        assert drill["event_received_at"] and drill["alert_id"]
         assert 0 < drill["seconds_to_detect"] < 60
         alert = client.get(f"/v1/alerts/{drill['alert_id']}").json()
         assert alert["drill"] is True and alert["rule_name"] == "Customer defaulted"
@@ -44,7 +45,7 @@ def test_a_drill_goes_from_event_to_alert_to_a_completed_run(live: Stack) -> Non
             done = client.post(f"/v1/playbook-runs/{run['id']}/steps/{step['position']}/done")
             assert done.status_code == 200, done.text
         report = client.get(f"/v1/drills/{drill['id']}").json()
-        assert report["status"] == "completed"
+        assert report["status"] == "completed" and report["sent_at"] is not None
         assert report["seconds_to_acknowledge"] >= 0
         assert report["seconds_to_complete"] >= report["seconds_to_acknowledge"]
         stats = client.get(f"/v1/playbooks/{playbook['id']}/stats").json()
