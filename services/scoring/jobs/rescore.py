@@ -40,6 +40,14 @@ def selected_ids(db: Database, flt: dict[str, Any]) -> list[str] | None:
         return list(session.scalars(query))
 
 
+def never_scored(db: Database) -> list[str]:
+    with db.read() as session:
+        return list(session.scalars(
+            select(Customer.customer_id)
+            .outerjoin(CustomerRisk, CustomerRisk.customer_id == Customer.customer_id)
+            .where(CustomerRisk.customer_id.is_(None)).order_by(Customer.customer_id)))
+
+
 def _fetch_page(db: Database, after: str | None, batch: int, stored: bool) -> FeatureFrame:
     with db.read() as session:
         if stored:
@@ -83,16 +91,22 @@ def run_rescore(db: Database, job: ScoringJob, progress: Progress) -> dict[str, 
     if ids is None:
         done = _rescore_all(db, batch=batch, trigger=trigger, total=total, progress=progress,
                             policy=policy, scorers=scorers, stored=stored)
-    else:
-        for start in range(0, len(ids), batch):
-            chunk = ids[start:start + batch]
-            with db.transaction() as session:
-                now = utcnow()
-                frame = (stored_features_page(session, after=None, limit=len(chunk),
-                                              customer_ids=chunk) if stored else
-                         features_for(session, customer_ids=chunk, as_of=now))
+    listed = ids if ids is not None else (never_scored(db) if stored else [])
+    for start in range(0, len(listed), batch):
+        chunk = listed[start:start + batch]
+        with db.transaction() as session:
+            now = utcnow()
+            frames = []
+            if stored and ids is not None:
+                frames.append(stored_features_page(session, after=None, limit=len(chunk),
+                                                   customer_ids=chunk))
+            # Customers never scored have no stored vector: their features are computed.
+            missing = set(chunk).difference(*(f.customer_ids for f in frames))
+            if missing:
+                frames.append(features_for(session, customer_ids=sorted(missing), as_of=now))
+            for frame in frames:
                 score_frame(session, frame, trigger=trigger, now=now, policy=policy,
                             scorers=scorers)
-            done += len(chunk)
-            progress(f"scored {done}/{total}", done / max(total, 1))
+        done += len(chunk)
+        progress(f"scored {done}/{total}", done / max(total, 1))
     return {"customers": done, "filter": flt, "features": "stored" if stored else "recomputed"}
