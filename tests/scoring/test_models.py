@@ -25,7 +25,7 @@ from tests.scoring.factories import add_events, event
 
 SMALL = SimConfig(customers=400, months=24, seed=21,
                   end=dt.datetime.now(dt.UTC).date())
-TRAIN = {"target": "default", "horizon_days": 180,
+TRAIN = {"target": "default", "horizon_days": 180, "tuning_trials": 3, "tuning_seconds": 3,
          "params": {"num_threads": 1, "num_boost_round": 80, "min_data_in_leaf": 20}}
 
 
@@ -56,7 +56,16 @@ def test_train_promote_shadow_rollback_and_drift(db: Database, client: TestClien
     assert abs(report["metrics"]["gini"] - (2 * report["metrics"]["auc"] - 1)) < 1e-5
     assert report["train"]["period"][1] < report["cutoff"] <= report["test"]["period"][0]
     assert report["train"]["rows"] > 0 and report["test"]["bads"] > 0
-    assert len(report["calibration"]) == 10
+    assert len(report["calibration"]["deciles"]) == 10
+    assert [t["group"] for t in report["calibration"]["tiers"]] == ["low", "medium", "high"]
+    # Every baseline on the same split, the differences with their spread.
+    assert set(report["comparison"]["models"]) == {"lightgbm_default", "lightgbm_tuned",
+                                                   "woe_scorecard", "logistic", "blend"}
+    tuned_auc = report["comparison"]["models"]["lightgbm_tuned"]["auc"]
+    assert abs(tuned_auc - report["metrics"]["auc"]) < 1e-4
+    assert all(c["verdict"] in ("better", "worse", "within the noise")
+               for c in report["comparison"]["comparisons"])
+    assert 1 <= report["tuning"]["trials"] <= 3
     assert report["feature_importance"][0]["gain"] >= report["feature_importance"][-1]["gain"]
     listed = client.get("/v1/models?target=default", headers=READ).json()
     assert [m["id"] for m in listed] == [model["id"]]
@@ -77,8 +86,12 @@ def test_train_promote_shadow_rollback_and_drift(db: Database, client: TestClien
     assert risk["model_version"] == f"lgbm-default-{model['id']}"
     assert all("points" in r["text"] for r in risk["reasons"])
 
-    # A second model as challenger scores in shadow only.
-    second = _train(db, client, {**TRAIN, "params": {**TRAIN["params"], "num_leaves": 7}})
+    # A WoE scorecard as challenger scores in shadow only.
+    second = _train(db, client, {**TRAIN, "family": "woe_scorecard"})
+    card = client.get(f"/v1/models/{second['model_id']}", headers=READ).json()["report"]
+    assert card["family"] == "woe_scorecard" and card["scorecard"]
+    assert all(v["bins"][-1]["bin"] == "missing" for v in card["scorecard"])
+    assert {"days_past_due", "rating"} <= {v["feature"] for v in card["information_value"]}
     changed = client.post(f"/v1/models/{second['model_id']}/status", headers=WRITE,
                           json={"status": "challenger"})
     assert changed.json()["status"] == "challenger"
@@ -96,13 +109,19 @@ def test_train_promote_shadow_rollback_and_drift(db: Database, client: TestClien
     drain(db)
     shadows = client.get(f"/v1/customers/{someone.customer_id}/scores?shadow=true",
                          headers=READ).json()["items"]
-    assert {s["model_version"] for s in shadows} == {f"lgbm-default-{second['model_id']}"}
+    assert {s["model_version"] for s in shadows} == {f"woe-default-{second['model_id']}"}
     live = client.get(f"/v1/customers/{someone.customer_id}/risk", headers=READ).json()
     assert live["model_version"] == f"lgbm-default-{model['id']}"
     client.post(f"/v1/models/{second['model_id']}/promote", headers=WRITE)
     drain(db)
     with db.transaction() as session:
         assert session.get(RiskModel, model["id"]).status == "retired"
+    risk = client.get(f"/v1/customers/{someone.customer_id}/risk", headers=READ).json()
+    assert risk["model_version"] == f"woe-default-{second['model_id']}"
+    assert risk["reasons"] and all(r["points"] < 0 and "best bin" in r["text"]
+                                   for r in risk["reasons"])
+    card_drift = client.get(f"/v1/models/{second['model_id']}/drift", headers=READ).json()
+    assert card_drift["features"]["days_past_due"]["psi"] is not None
     # Rollback restores the first model.
     back = client.post("/v1/models/rollback", headers=WRITE, json={"target": "default"}).json()
     assert back["model_id"] == model["id"]
@@ -154,7 +173,8 @@ def test_train_from_file_scores_live_customers_from_attributes(db: Database,
     response = client.post(
         "/v1/models/train-from-file", headers=WRITE,
         files={"file": ("book.csv", text.encode(), "text/csv")},
-        data={"outcome": "defaulted", "id_column": "customer_id", "folds": "3"})
+        data={"outcome": "defaulted", "id_column": "customer_id", "folds": "3", "repeats": "1",
+              "tuning_trials": "2", "tuning_seconds": "2", "base_rate": "0.01"})
     assert response.status_code == 202, response.text
     drain(db)
     job = _job(client, response.json()["id"])
@@ -164,6 +184,11 @@ def test_train_from_file_scores_live_customers_from_attributes(db: Database,
     assert set(model["report"]["categorical_columns"]) >= {"industry", "segment",
                                                            "payment_method"}
     assert len(model["report"]["cross_validation"]["folds"]) == 3
+    # The file's bad rate is not the portfolio's: the model is shifted to the 1 % given.
+    method = model["report"]["calibration_method"]
+    assert method["base_rate"] == 0.01 and method["prior_shift"] < 0
+    stored = model["params"]["calibration"]
+    assert abs(stored["b"] - (method["b"] + method["prior_shift"])) < 1e-5
     assert 0 <= model["report"]["metrics"]["auc"] <= 1
     load_into_database(db, portfolio)
     client.post(f"/v1/models/{model['id']}/promote", headers=WRITE)

@@ -93,7 +93,12 @@ class LightGbmScorer:
         self.features = list(model.features)
         self.categories = dict(model.categories or {})
         self.source = model.source
-        self.booster = lgb.Booster(model_str=model.model_text)
+        # Platt scaling and the prior correction, both affine in the log-odds.
+        calibration = (model.params or {}).get("calibration") or {}
+        self.scale = float(calibration.get("a", 1.0))
+        self.shift = float(calibration.get("b", 0.0))
+        if (model.params or {}).get("family", "lightgbm") == "lightgbm":
+            self.booster = lgb.Booster(model_str=model.model_text)
 
     def matrix(self, session: Session, frame: FeatureFrame) -> np.ndarray:
         if self.source == "file":
@@ -109,9 +114,16 @@ class LightGbmScorer:
             return ScoreResult(pd=np.zeros(0), reasons=[])
         x = self.matrix(session, frame)
         contrib = np.asarray(self.booster.predict(x, pred_contrib=True, num_threads=1))
+        if self.scale != 1.0 or self.shift != 0.0:
+            contrib = contrib * self.scale
+            contrib[:, -1] += self.shift
         raw = contrib.sum(axis=1)
         pd = 1.0 / (1.0 + np.exp(-raw))
         return ScoreResult(pd=pd, reasons=contribution_reasons(self.features, x, contrib))
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        raw = np.asarray(self.booster.predict(x, raw_score=True, num_threads=1))
+        return 1.0 / (1.0 + np.exp(-(self.scale * raw + self.shift)))
 
 
 # Parsing a model's text is costly: one scorer per model per process. The key carries the
@@ -129,8 +141,16 @@ def scorer_for_model(model: RiskModel) -> LightGbmScorer:
     with _lock:
         scorer = _boosters.get(key)
         if scorer is None:
-            scorer = _boosters[key] = LightGbmScorer(model)
+            scorer = _boosters[key] = _make_scorer(model)
         return scorer
+
+
+def _make_scorer(model: RiskModel) -> LightGbmScorer:
+    if (model.params or {}).get("family") == "woe_scorecard":
+        from services.scoring.models.woe_scorer import WoeScorecardScorer
+
+        return WoeScorecardScorer(model)
+    return LightGbmScorer(model)
 
 
 def scorer_for_id(session: Session, model_id: int, created_at: Any) -> LightGbmScorer | None:
