@@ -12,6 +12,7 @@ downloaded), and the simulator's labelled file (profile columns and `defaulted`)
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import importlib.util
 import os
@@ -62,6 +63,84 @@ def run(label: str, text: str, outcome: str, id_column: str | None,
     return result
 
 
+def _legacy_scorecard() -> Any:
+    """The built-in default-risk scorecard as it was before it was anchored (version 1)."""
+    from services.scoring.models.scorecard import INF, Attribute, Scorecard
+
+    return Scorecard(
+        name="built-in default-risk scorecard", target="default", version=1, fixed_base=590,
+        attributes=(
+            Attribute("days_past_due", ((1, 8), (31, -15), (61, -40), (91, -75), (INF, -100))),
+            Attribute("max_days_late_365", ((1, 10), (16, 0), (31, -10), (61, -25), (INF, -40))),
+            Attribute("late_payments_365", ((1, 5), (3, 0), (6, -10), (INF, -20))),
+            Attribute("utilization", ((0.5, 5), (0.8, 0), (1.0, -15), (INF, -30))),
+            Attribute("complaints_90", ((1, 5), (2, -5), (4, -15), (INF, -25))),
+            Attribute("rating", ((25, -40), (40, -25), (55, -10), (70, 5), (85, 15), (INF, 25)),
+                      missing=-5),
+            Attribute("rating_change", ((-15, -15), (-5, -5), (INF, 0))),
+            Attribute("sentiment_90", ((-0.3, -15), (0.3, 0), (INF, 5))),
+            Attribute("industry_outlook", ((-0.3, -15), (0.3, 0), (INF, 5))),
+            Attribute("company_age_years", ((2, -15), (5, -5), (10, 0), (INF, 10)), missing=-5),
+            Attribute("partner_feedback_365", ((4, -10), (8, 0), (INF, 5))),
+        ))
+
+
+def tier_mix(args: argparse.Namespace) -> None:
+    """The built-in scorecard against a model trained on the same simulated portfolio:
+    tier mix, mean PD and observed bad rate at the latest snapshot with a full outcome year."""
+    from bench.common import fresh_postgres
+    from services.scoring.features.definitions import FEATURE_NAMES
+    from services.scoring.models import calibration, metrics
+    from services.scoring.models.scorecard import DEFAULT_SCORECARD, anchor_points
+    from services.scoring.models.training import build_dataset
+    from services.scoring.scores.points import pd_from_points, points_from_pd
+    from services.scoring.simulator.loader import load_into_database
+    from shared.db import Database
+
+    with fresh_postgres() as url:
+        db = Database(url)
+        load_into_database(db, simulate(SimConfig(customers=args.tier_customers,
+                                                  months=args.tier_months, seed=7)))
+        data = build_dataset(db, target="default", horizon_days=365, first=None, last=None,
+                             inactivity_days=None)
+        db.dispose()
+    last = data.snapshot.max()
+    train, test = data.snapshot < last, data.snapshot == last
+    names = list(FEATURE_NAMES)
+    base = tuning.lgbm_params(names, "default")
+    tuned = tuning.tune(data.x[train], data.y[train], names=names, categorical=[], base=base,
+                        trials=args.trials, seconds=args.seconds * 3)
+    booster = tuning.train_lgbm(data.x[train], data.y[train], params=tuned.params,
+                                names=names, categorical=[], rounds=tuned.rounds)
+    y = data.y[test]
+    model_pd = np.asarray(booster.predict(data.x[test]))
+    card_pd, _ = DEFAULT_SCORECARD.score(data.x[test])
+    observed_anchor = dataclasses.replace(DEFAULT_SCORECARD,
+                                          fixed_base=anchor_points(float(data.y[train].mean())))
+    anchored_pd, _ = observed_anchor.score(data.x[test])
+    legacy_pd, _ = _legacy_scorecard().score(data.x[test])
+    print(f"\n## Tier mix on the simulator ({args.tier_customers} customers, "
+          f"{args.tier_months} months): snapshot {data.snapshots[-1]}, {int(test.sum())} "
+          f"customers, observed 12-month bad rate {y.mean():.2%}; model trained on the "
+          f"{len(data.snapshots) - 1} earlier snapshots\n")
+    neutral = pd_from_points(DEFAULT_SCORECARD.base)
+    print(f"built-in scorecard: base {DEFAULT_SCORECARD.base} points (a neutral customer's "
+          f"PD {neutral:.2%}); the observed rate is {points_from_pd(float(y.mean()))} points\n")
+    print("| scorer | AUC | mean PD | low | medium | high | observed bad rate low / medium "
+          "/ high |")
+    print("|---|---|---|---|---|---|---|")
+    for label, pd in (("built-in scorecard v1 (before re-anchoring)", legacy_pd),
+                      ("built-in scorecard v2 anchored at 1 %", card_pd),
+                      (f"built-in scorecard v2 anchored at the training snapshots' "
+                       f"{data.y[train].mean():.1%}", anchored_pd),
+                      ("LightGBM trained", model_pd)):
+        tiers = calibration.by_tier(y, pd)
+        mix = " | ".join(f"{t['count'] / len(y):.1%}" for t in tiers)
+        rates = " / ".join("-" if t["observed"] is None else f"{t['observed']:.1%}"
+                           for t in tiers)
+        print(f"| {label} | {metrics.auc(y, pd):.3f} | {pd.mean():.2%} | {mix} | {rates} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -72,7 +151,9 @@ def main() -> None:
                         help="tuning budget per training part")
     parser.add_argument("--sim-customers", type=int, default=5000)
     parser.add_argument("--sim-months", type=int, default=24)
-    parser.add_argument("--only", default="german,simulator")
+    parser.add_argument("--tier-customers", type=int, default=3000)
+    parser.add_argument("--tier-months", type=int, default=36)
+    parser.add_argument("--only", default="german,simulator,tiers")
     args = parser.parse_args()
     print(f"bench.models {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores")
     only = set(args.only.split(","))
@@ -83,6 +164,8 @@ def main() -> None:
                                        seed=7))
         run(f"simulator labelled file ({args.sim_customers} customers)",
             labelled_csv(portfolio), "defaulted", "customer_id", args)
+    if "tiers" in only:
+        tier_mix(args)
     np.seterr(all="ignore")
 
 

@@ -131,7 +131,7 @@ def test_train_promote_shadow_rollback_and_drift(db: Database, client: TestClien
     client.post("/v1/models/rollback", headers=WRITE, json={"target": "default"})
     drain(db)
     risk = client.get(f"/v1/customers/{someone.customer_id}/risk", headers=READ).json()
-    assert risk["model_version"] == "scorecard-default-v1"
+    assert risk["model_version"] == "scorecard-default-v2"
     assert client.post("/v1/models/rollback", headers=WRITE,
                        json={"target": "default"}).status_code == 404
 
