@@ -40,6 +40,12 @@ def german_credit() -> str:
 def run(label: str, text: str, outcome: str, id_column: str | None,
         args: argparse.Namespace) -> dict[str, Any]:
     columns, x, y, categories = parse_csv(text, outcome=outcome, id_column=id_column)
+    return compare_and_print(label, x, y, columns, categories, args)
+
+
+def compare_and_print(label: str, x: np.ndarray, y: np.ndarray, columns: list[str],
+                      categories: dict[str, list[str]], args: argparse.Namespace
+                      ) -> dict[str, Any]:
     print(f"\n## {label}: {len(y)} rows, {int(y.sum())} bads ({y.mean():.1%}), "
           f"{len(columns)} columns ({len(categories)} categorical); load {os.getloadavg()[0]:.1f}")
     started = time.perf_counter()
@@ -135,6 +141,10 @@ def tier_mix(args: argparse.Namespace) -> None:
         rates = " / ".join("-" if t["observed"] is None else f"{t['observed']:.1%}"
                            for t in tiers)
         print(f"| {label} | {metrics.auc(y, pd):.3f} | {pd.mean():.2%} | {mix} | {rates} |")
+    # The same comparison as on the files, on the point-in-time features of one snapshot
+    # (one row per customer, so folds never split a customer's history).
+    compare_and_print(f"simulator snapshot {data.snapshots[-1]}, point-in-time features",
+                      data.x[test], y, names, {}, args)
 
 
 def file_training_time(args: argparse.Namespace) -> None:

@@ -168,6 +168,8 @@ def train_from_file(db: Database, job: ScoringJob, progress: Progress) -> dict[s
                                 repeats=repeats, folds=folds, trials=fold_trials,
                                 seconds=fold_seconds, seed=seed, base=base)
     oof = comparison.pop("oof")
+    comparison["tuning_per_training_part"] = {"trials": fold_trials,
+                                              "seconds": round(fold_seconds, 3)}
     progress("final model", 0.8, force=True)
     chosen = "woe_scorecard" if family == "woe_scorecard" else "lightgbm_tuned"
     oof_pd = oof[chosen][0]
