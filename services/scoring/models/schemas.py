@@ -36,8 +36,9 @@ class TrainRequest(SafeModel):
     target: Target = "default"
     horizon_days: int = Field(365, ge=30, le=730,
                               description="outcome window after each snapshot")
-    cutoff: IsoDate | None = Field(None, description="train on snapshots before it, test on "
-                                   "snapshots from it on (default: at 70 % of the snapshots)")
+    cutoff: IsoDate | None = Field(None, description="test on snapshots from it on, train on "
+                                   "snapshots whose outcome window (horizon) ends by it "
+                                   "(default: the third-last snapshot)")
     first_snapshot: IsoDate | None = None
     last_snapshot: IsoDate | None = None
     inactivity_days: int = Field(180, ge=30, le=730,
