@@ -13,6 +13,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from services.scoring.features.service import features_all
+from services.scoring.jobs.service import JobInputError
+from services.scoring.models.file_training import portfolio_base_rate
 from services.scoring.scores.engine import LightGbmScorer
 from services.scoring.simulator.loader import labelled_csv, load_into_database
 from services.scoring.simulator.portfolio import SimConfig, simulate
@@ -21,7 +23,7 @@ from shared.db import Database
 from shared.models import AuditEntry, utcnow
 from shared.models.scoring import CustomerRisk, RiskModel, Score, ScoringJob
 from tests.scoring.conftest import READ, WRITE, drain
-from tests.scoring.factories import add_events, event
+from tests.scoring.factories import add_customer, add_events, days, event
 
 SMALL = SimConfig(customers=400, months=24, seed=21,
                   end=dt.datetime.now(dt.UTC).date())
@@ -260,3 +262,19 @@ def test_a_job_that_keeps_crashing_is_failed_on_its_last_attempt(db: Database) -
     with db.transaction() as session:
         assert session.scalar(select(func.count()).select_from(WorkItem).where(
             WorkItem.status == work_queue.ItemStatus.PENDING)) == 1
+
+
+def test_the_portfolio_base_rate_is_measured_from_stored_outcomes(db: Database) -> None:
+    now = utcnow()
+    for i in range(10):
+        add_customer(db, f"c-{i}")
+    add_events(db, event("c-0", "customer.defaulted", now - days(500)),  # before the year
+               event("c-1", "customer.defaulted", now - days(200)),
+               event("c-2", "invoice.written_off", now - days(20), invoice_id="i-2",
+                     amount="10.00", currency="EUR"),
+               event("c-3", "order.placed", now, order_id="o-3", amount="5.00",
+                     currency="EUR"))
+    # Two first defaults in the last year among the nine not in default a year before.
+    assert portfolio_base_rate(db, target="default") == pytest.approx(2 / 9)
+    with pytest.raises(JobInputError, match="base rate"):
+        portfolio_base_rate(db, target="churn")
