@@ -40,7 +40,7 @@ BASE_PARAMS: dict[str, Any] = {
     # rest instead of LightGBM's many-vs-many search, which overfits a few thousand rows.
     "max_cat_to_onehot": 8, "min_data_per_group": 50, "cat_smooth": 10.0,
     # One thread: training shares the 2 cores with the API and the workers, and OpenMP's
-    # busy waiting made 2 threads 50x slower than 1 on the busy machine (small fits).
+    # busy waiting made 2 threads 10-20x slower than 1 with the machine busy (README).
     "verbose": -1, "num_threads": 1, "seed": 7, "deterministic": True,
 }
 MAX_ROUNDS = 2000
