@@ -8,6 +8,8 @@ import math
 import numpy as np
 import pytest
 
+from services.scoring.features.definitions import FEATURE_NAMES
+from services.scoring.features.service import FeatureFrame
 from services.scoring.models import calibration, tuning
 from services.scoring.models.woe import (
     MIN_BAD_SHARE,
@@ -19,7 +21,10 @@ from services.scoring.models.woe import (
     iv_reading,
     logistic_fit,
 )
+from services.scoring.scores.engine import LightGbmScorer
 from services.scoring.scores.points import FACTOR, OFFSET, PDO, pd_from_points
+from shared.models import utcnow
+from shared.models.scoring import RiskModel
 
 # Quick to fit on a shared 2-core machine: what these tests check does not depend on speed.
 FAST = {**tuning.BASE_PARAMS, "learning_rate": 0.2, "num_threads": 1}
@@ -206,3 +211,29 @@ def test_better_only_beyond_the_noise() -> None:
     assert tuning.paired(results, "good", "ref", folds=5)["verdict"] == "better"
     assert tuning.paired(results, "same", "ref", folds=5)["verdict"] == "within the noise"
     assert tuning.paired(results, "ref", "good", folds=5)["verdict"] == "worse"
+
+
+def test_a_calibrated_model_scores_and_explains_on_the_shifted_scale() -> None:
+    rng = np.random.default_rng(6)
+    names = list(FEATURE_NAMES)
+    x = rng.normal(size=(800, len(names)))
+    y = (rng.uniform(size=800) < calibration.sigmoid(-2 + 1.5 * x[:, 0])).astype(float)
+    booster = tuning.train_lgbm(x, y, params=FAST, names=names, categorical=[], rounds=30)
+    model = RiskModel(id=1, target="default", feature_set="core", feature_set_version=1,
+                      features=names, categories={}, source="events",
+                      params={"family": "lightgbm", "calibration": {"a": 0.5, "b": -1.0}},
+                      model_text=booster.model_to_string())
+    scorer = LightGbmScorer(model)
+    frame = FeatureFrame(as_of=utcnow(), customer_ids=[f"c{i}" for i in range(5)],
+                         matrix=x[:5], outstanding=[], overdue=[], credit_limit=[],
+                         credit_currency=[], active=np.ones(5, bool),
+                         in_default=np.zeros(5, bool), churned=np.zeros(5, bool))
+    result = scorer.score(None, frame)  # type: ignore[arg-type]
+    raw = booster.predict(x[:5], raw_score=True)
+    np.testing.assert_allclose(result.pd, calibration.sigmoid(0.5 * raw - 1.0), rtol=1e-9)
+    np.testing.assert_allclose(scorer.predict(x[:5]), result.pd, rtol=1e-9)
+    contrib = booster.predict(x[:5], pred_contrib=True)
+    risky = int(np.argmax(result.pd))
+    first = result.reasons[risky][0]
+    k = names.index(str(first["feature"]))
+    assert first["log_odds"] == pytest.approx(0.5 * contrib[risky, k], abs=1e-6)
