@@ -248,7 +248,7 @@ async def customer_file(request: Request, customer_id: str) -> Response:
     require(session, "customers")
     api = api_for(request, session)
     cid = quote(customer_id, safe="")
-    customer, risk, scores, history, alerts_page, reviews_page, override, tiers = await gather(
+    customer, risk, scores, history, alerts_page, reviews_page, overrides, tiers = await gather(
         api.get(f"/v1/customers/{cid}"),
         api.maybe(f"/v1/customers/{cid}/risk"),
         api.maybe(f"/v1/customers/{cid}/scores", {"target": "default", "limit": 200}),
@@ -267,7 +267,8 @@ async def customer_file(request: Request, customer_id: str) -> Response:
         "customer": customer["customer"], "background": customer.get("history") or {},
         "risk": risk, "scores": points, "history": (history or {}).get("items", []),
         "alerts": (alerts_page or {}).get("items"), "reviews": (reviews_page or {}).get("items"),
-        "override": override, "tiers": TIERS, "thresholds": tiers["thresholds"],
+        "override": next((o for o in overrides or [] if o["in_force"]), None),
+        "tiers": TIERS, "thresholds": tiers["thresholds"],
         "pd_chart": charts.pd_history(points, tiers["thresholds"], say) if points else None,
         "reasons_chart": charts.reasons((risk or {}).get("reasons") or [], say),
         "can_override": session.allows("models:write"),
