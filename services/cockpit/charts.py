@@ -29,8 +29,8 @@ def tier_mix(mix: dict[str, Any], say: Say) -> dict[str, Any]:
     names = [say(TIER_NAMES[t]) for t in TIERS]
     option = _base(_("Tier mix by customers and exposure"), say)
     option.update({
-        "legend": {"top": 24},
-        "grid": {"top": 60, "containLabel": True},
+        "legend": {"bottom": 0},
+        "grid": {"top": 40, "bottom": 30, "containLabel": True},
         "xAxis": {"type": "category", "data": names},
         "yAxis": [{"type": "value", "name": say("Customers")},
                   {"type": "value", "name": say("Exposure") + f" ({mix['currency']})"}],
@@ -48,8 +48,8 @@ def tier_mix(mix: dict[str, Any], say: Say) -> dict[str, Any]:
 def tier_trend(trend: dict[str, Any], say: Say) -> dict[str, Any]:
     option = _base(_("Customers per tier by week"), say)
     option.update({
-        "legend": {"top": 24}, "tooltip": {"trigger": "axis"},
-        "grid": {"top": 60, "containLabel": True},
+        "legend": {"bottom": 0}, "tooltip": {"trigger": "axis"},
+        "grid": {"top": 40, "bottom": 30, "containLabel": True},
         "xAxis": {"type": "category", "data": [p["week"] for p in trend["points"]]},
         "yAxis": {"type": "value"},
         "series": [{"name": say(TIER_NAMES[t]), "type": "line", "stack": "tiers",
@@ -82,12 +82,14 @@ def pd_history(points: list[dict[str, Any]], thresholds: dict[str, float],
                for before, p in zip(points, points[1:], strict=False)
                if p["model_version"] != before["model_version"]]
     medium, high = thresholds.get("medium", 0.02), thresholds.get("high", 0.1)
+    # Room for the high band above the worst PD seen, not the whole 0–1 range.
+    top = min(1.0, round(max([p["pd"] for p in points] + [high]) * 1.3, 3))
     option = _base(_("PD and points over time"), say)
     option.update({
-        "legend": {"top": 24}, "tooltip": {"trigger": "axis"},
-        "grid": {"top": 60, "containLabel": True},
-        "xAxis": {"type": "category", "data": times},
-        "yAxis": [{"type": "value", "name": "PD", "max": 1},
+        "legend": {"bottom": 0}, "tooltip": {"trigger": "axis"},
+        "grid": {"top": 40, "bottom": 30, "containLabel": True},
+        "xAxis": {"type": "category", "data": [t[:16].replace("T", " ") for t in times]},
+        "yAxis": [{"type": "value", "name": "PD", "max": top},
                   {"type": "value", "name": say("Points")}],
         "series": [
             {"name": "PD", "type": "line", "color": "#3c4a8f",
@@ -98,7 +100,7 @@ def pd_history(points: list[dict[str, Any]], thresholds: dict[str, float],
                  [{"yAxis": medium, "itemStyle": {"color": "rgba(161,92,0,0.10)"},
                    "name": say("Medium")}, {"yAxis": high}],
                  [{"yAxis": high, "itemStyle": {"color": "rgba(179,38,30,0.08)"},
-                   "name": say("High")}, {"yAxis": 1}]]},
+                   "name": say("High")}, {"yAxis": top}]]},
              "markLine": {"symbol": "none", "label": {"formatter": "{b}"},
                           "data": changes}},
             {"name": say("Points"), "type": "line", "yAxisIndex": 1, "color": "#5f6368",
@@ -159,8 +161,8 @@ def pareto(rows: list[dict[str, Any]], say: Say) -> dict[str, Any]:
         cumulative.append(round(running * 100, 2))
     option = _base(_("Largest exposures (Pareto)"), say)
     option.update({
-        "legend": {"top": 24}, "tooltip": {"trigger": "axis"},
-        "grid": {"top": 60, "containLabel": True},
+        "legend": {"bottom": 0}, "tooltip": {"trigger": "axis"},
+        "grid": {"top": 40, "bottom": 30, "containLabel": True},
         "xAxis": {"type": "category", "data": [r["customer_id"] for r in rows],
                   "axisLabel": {"rotate": 45}},
         "yAxis": [{"type": "value", "name": say("Exposure")},
