@@ -80,6 +80,9 @@ def try_xact_lock(session: Session, lock: Lock, key: str) -> bool:
                                {"lock": int(lock), "key": key}))
 
 
+READ_ONLY_OPTION = "riskwatch_read_only"
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -96,8 +99,10 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(conn: Any) -> None:
         # SQLite has one writer. BEGIN IMMEDIATE takes the write lock up front, so a
         # transaction that reads then writes waits its turn instead of failing with
-        # SQLITE_BUSY_SNAPSHOT half-way (several processes share the file).
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # SQLITE_BUSY_SNAPSHOT half-way (several processes share the file). Pure reads
+        # (Database.read) take a deferred transaction: a snapshot, and no writer waits.
+        read_only = conn.get_execution_options().get(READ_ONLY_OPTION, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
@@ -126,11 +131,38 @@ class Database:
     def __init__(self, url: str | None = None) -> None:
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Same pool. On PostgreSQL each statement is its own transaction: no BEGIN and no
+        # COMMIT round trip, which is most of a one-statement read's cost.
+        self._statement_sessions = sessionmaker(
+            self.engine.execution_options(
+                **({READ_ONLY_OPTION: True} if self.engine.dialect.name == "sqlite"
+                   else {"isolation_level": "AUTOCOMMIT"})),
+            expire_on_commit=False)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """One unit of work: commit when the block ends, roll back if it raises."""
         with self.sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A unit that only reads: one round trip per statement on PostgreSQL (autocommit);
+        a deferred transaction on SQLite. Nothing written in it is kept on SQLite, and on
+        PostgreSQL nothing may be: use transaction() for writes."""
+        with self._statement_sessions() as session:
+            yield session
+
+    @contextmanager
+    def autocommit(self) -> Iterator[Session]:
+        """For a unit whose only write is one statement (an audit entry after reads): on
+        PostgreSQL each statement commits on its own (no BEGIN / COMMIT round trips); on
+        SQLite it is transaction(). Never for two writes that must commit together."""
+        if self.engine.dialect.name == "sqlite":
+            with self.transaction() as session:
+                yield session
+            return
+        with self._statement_sessions() as session, session.begin():
             yield session
 
     def dispose(self) -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 
 from services.scoring.decisions import service
 from services.scoring.decisions.schemas import CreditDecision, CreditRequest
 from shared.app import DatabaseDep
 from shared.auth import current_principal, secured
 from shared.db import Database
+from shared.responses import model_response
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
 
@@ -22,6 +23,9 @@ router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
                          "Every decision is audited. Unknown customer: 404.",
              response_model=CreditDecision, **secured("risk:read", extra_errors=[404, 422]))
 def credit_decision(body: CreditRequest, request: Request,
-                    db: Database = DatabaseDep) -> CreditDecision:
-    with db.transaction() as session:
-        return service.decide(session, request=body, actor=current_principal(request).actor)
+                    db: Database = DatabaseDep) -> Response:
+    # Reads, then one write (the audit entry): each statement commits on its own.
+    with db.autocommit() as session:
+        decision = service.decide(session, request=body,
+                                  actor=current_principal(request).actor)
+    return model_response(decision)

@@ -9,15 +9,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from services.scoring.decisions.schemas import CreditDecision, CreditRequest, Decision
-from services.scoring.scores.service import customer_exists, risk_view
+from services.scoring.scores.service import lookup_risk
 from services.scoring.tiers.schemas import Tier
 from shared import audit
 from shared.errors import NotFound
 from shared.models import utcnow
 
 CENT = Decimal("0.01")
-# Tier configuration changes reach decisions within this many seconds.
-_POLICY_TTL = 1.0
 
 
 def _fmt(amount: Decimal, currency: str) -> str:
@@ -26,9 +24,10 @@ def _fmt(amount: Decimal, currency: str) -> str:
 
 def decide(session: Session, *, request: CreditRequest, actor: str) -> CreditDecision:
     now = utcnow()
-    view = risk_view(session, request.customer_id, now=now, policy_max_age=_POLICY_TTL)
-    if view is None and not customer_exists(session, request.customer_id):
+    found = lookup_risk(session, request.customer_id, now=now)
+    if not found.exists:
         raise NotFound(f"No customer {request.customer_id!r}.")
+    view = found.view
     amount = request.amount.quantize(CENT)
     result: dict[str, Any] = {
         "customer_id": request.customer_id, "amount": amount, "currency": request.currency,

@@ -1,8 +1,36 @@
-"""Bulk writes of scores: shared/bulk.py (one JSON document per batch on PostgreSQL), kept
-under this name for the scoring service's callers."""
+"""SQL of current risks: the one-statement read behind GET /risk and credit decisions, and
+bulk writes of scores (shared/bulk.py: one JSON document per batch on PostgreSQL)."""
 
 from __future__ import annotations
 
-from shared.bulk import bulk_write
+import datetime as dt
 
-__all__ = ["bulk_write"]
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.scoring.tiers.repository import (
+    latest_version_subquery,
+    override_in_force_subquery,
+)
+from shared.bulk import bulk_write
+from shared.models import Customer
+from shared.models.scoring import CustomerRisk, TierOverride
+
+__all__ = ["bulk_write", "risk_row"]
+
+RiskRow = tuple[CustomerRisk | None, TierOverride | None, int]
+
+
+def risk_row(session: Session, customer_id: str, now: dt.datetime) -> RiskRow | None:
+    """In one statement: the customer's stored risk, the override in force and the tier
+    policy version (None: no such customer; a None risk: not scored yet)."""
+    override_id = override_in_force_subquery(Customer.customer_id, now)
+    row = session.execute(
+        select(CustomerRisk, TierOverride, latest_version_subquery())
+        .select_from(Customer)
+        .outerjoin(CustomerRisk, CustomerRisk.customer_id == Customer.customer_id)
+        .outerjoin(TierOverride, TierOverride.id == override_id)
+        .where(Customer.customer_id == customer_id)).first()
+    if row is None:
+        return None
+    return row[0], row[1], int(row[2])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from services.scoring.scores import service
 from services.scoring.scores.schemas import RiskOut, ScoreOut, ScorePage
@@ -12,6 +12,7 @@ from shared.app import DatabaseDep
 from shared.auth import secured
 from shared.db import Database
 from shared.errors import NotFound
+from shared.responses import model_response
 from shared.validation import INT64_MAX
 
 router = APIRouter(prefix="/v1/customers", tags=["risk"])
@@ -30,14 +31,14 @@ class NotScored(NotFound):
             response_model=RiskOut, **secured("risk:read", extra_errors=[404]))
 def get_risk(customer_id: str, db: Database = DatabaseDep,
              include: Literal["features"] | None = Query(
-                 None, description="`features` adds the feature values")) -> RiskOut:
-    with db.transaction() as session:
-        view = service.risk_view(session, customer_id)
-        if view is None:
-            if not service.customer_exists(session, customer_id):
-                raise NotFound(f"No customer {customer_id!r}.")
+                 None, description="`features` adds the feature values")) -> Response:
+    with db.read() as session:
+        found = service.lookup_risk(session, customer_id)
+        if not found.exists:
+            raise NotFound(f"No customer {customer_id!r}.")
+        if found.view is None:
             raise NotScored(f"Customer {customer_id!r} has not been scored yet.")
-        return RiskOut.of(view, include_features=include == "features")
+        return model_response(RiskOut.of(found.view, include_features=include == "features"))
 
 
 @router.get("/{customer_id}/scores", operation_id="risk-scores",
@@ -49,7 +50,7 @@ def get_scores(customer_id: str, db: Database = DatabaseDep,
                target: Literal["default", "churn"] | None = None, shadow: bool = False,
                limit: int = Query(50, ge=1, le=500),
                offset: int = Query(0, ge=0, le=INT64_MAX)) -> ScorePage:
-    with db.transaction() as session:
+    with db.read() as session:
         if not service.customer_exists(session, customer_id):
             raise NotFound(f"No customer {customer_id!r}.")
         rows, total = service.score_history(session, customer_id=customer_id, target=target,

@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session
 from services.scoring.features.service import FeatureFrame, features_for, features_page
 from services.scoring.scores import engine, repository
 from services.scoring.scores.points import points_array
-from services.scoring.tiers import repository as tier_repository
 from services.scoring.tiers.service import (
     TierInForce,
     TierPolicy,
     current_policy,
+    policy_at_version,
     tier_in_force,
 )
 from shared import queue
@@ -218,17 +218,25 @@ class RiskView:
     tiering: TierInForce
 
 
-def risk_view(session: Session, customer_id: str, *, now: dt.datetime | None = None,
-              policy_max_age: float = 0.0) -> RiskView | None:
-    """None while the customer has no score (unknown, or not scored yet). ``policy_max_age``
-    lets a hot path reuse a tier policy read that many seconds ago (see current_policy)."""
-    risk = current_risk(session, customer_id)
+@dataclass(frozen=True)
+class RiskLookup:
+    exists: bool  # the customer is known
+    view: RiskView | None  # None while not scored yet
+
+
+def lookup_risk(session: Session, customer_id: str, *, now: dt.datetime | None = None
+                ) -> RiskLookup:
+    """One statement: the stored risk, the override in force and the policy version (the
+    policy itself comes from this process's copy of that version)."""
+    found = repository.risk_row(session, customer_id, now or utcnow())
+    if found is None:
+        return RiskLookup(exists=False, view=None)
+    risk, override, policy_version = found
     if risk is None:
-        return None
-    override = tier_repository.overrides_in_force(
-        session, [customer_id], now or utcnow()).get(customer_id)
-    policy = current_policy(session, max_age=policy_max_age)
-    return RiskView(risk=risk, tiering=tier_in_force(policy, risk.pd_default, override))
+        return RiskLookup(exists=True, view=None)
+    policy = policy_at_version(session, policy_version)
+    return RiskLookup(exists=True, view=RiskView(
+        risk=risk, tiering=tier_in_force(policy, risk.pd_default, override)))
 
 
 def score_history(session: Session, *, customer_id: str, target: str | None, shadow: bool,

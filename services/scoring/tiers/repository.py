@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import ScalarSelect, SQLColumnExpression, func, select
 from sqlalchemy.orm import Session
 
 from shared.db import Lock, xact_lock
@@ -14,6 +14,22 @@ from shared.models.scoring import TierConfig, TierOverride
 
 def latest_config(session: Session) -> TierConfig | None:
     return session.scalars(select(TierConfig).order_by(TierConfig.version.desc()).limit(1)).first()
+
+
+def latest_version_subquery() -> ScalarSelect[int]:
+    """The version in force as a scalar subquery (0 while none was ever written)."""
+    return (select(func.coalesce(func.max(TierConfig.version), 0)).correlate(None)
+            .scalar_subquery())
+
+
+def override_in_force_subquery(customer_id: SQLColumnExpression[str], now: dt.datetime
+                               ) -> ScalarSelect[int]:
+    """The id of the newest unexpired, unlifted override of ``customer_id`` (correlated)."""
+    return (select(TierOverride.id)
+            .where(TierOverride.customer_id == customer_id, TierOverride.lifted_at.is_(None),
+                   TierOverride.expires_at > now)
+            .order_by(TierOverride.created_at.desc(), TierOverride.id.desc())
+            .limit(1).correlate_except(TierOverride).scalar_subquery())
 
 
 def config_versions(session: Session, *, limit: int, offset: int) -> list[TierConfig]:

@@ -52,9 +52,23 @@ def current_policy(session: Session, *, max_age: float = 0.0) -> TierPolicy:
     this process read less than that many seconds ago: a new version applies within it."""
     global _policy_cache
     cached = _policy_cache
-    bind_id = id(session.get_bind())
+    bind_id = id(session.get_bind().engine)
     if max_age > 0 and cached and cached[1] == bind_id and \
             time.monotonic() - cached[0] < max_age:
+        return cached[2]
+    policy = _load_policy(session)
+    _policy_cache = (time.monotonic(), bind_id, policy)
+    return policy
+
+
+def policy_at_version(session: Session, version: int) -> TierPolicy:
+    """The policy whose version a query just read (max of tier_config.version, 0 for none):
+    this process's copy while it is that version, else read again. Always current, and a
+    hot read pays no query for it."""
+    global _policy_cache
+    cached = _policy_cache
+    bind_id = id(session.get_bind().engine)
+    if cached and cached[1] == bind_id and cached[2].version == version:
         return cached[2]
     policy = _load_policy(session)
     _policy_cache = (time.monotonic(), bind_id, policy)
