@@ -29,7 +29,7 @@ from shared.observability import Metrics, RequestContextMiddleware, configure_lo
 from shared.settings import Settings
 
 GATEWAY_PAGES = PathMethods({path: ["get"] for path in (
-    "/healthz", "/readyz", "/metrics", "/openapi.json", "/docs")})
+    "/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/v1/whoami")})
 
 
 def create_app(settings: Settings, *, upstreams: Mapping[str, str],
@@ -68,8 +68,8 @@ def create_app(settings: Settings, *, upstreams: Mapping[str, str],
     install_offline_docs(app, title="riskwatch API", redoc=False)
     app.include_router(proxying.router)
     # /v1 and /ui requests go to their service, which knows each path's methods; the gateway's own
-    # pages are GET only.
+    # pages (and /v1/whoami) are GET only.
     app.state.path_methods = lambda: GATEWAY_PAGES
-    app.add_middleware(MethodsMiddleware, pass_through=re.compile(r"^/(v1|ui)(/|$)"))
+    app.add_middleware(MethodsMiddleware, pass_through=re.compile(r"^/(v1/(?!whoami$)|ui(/|$))"))
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     return app

@@ -12,6 +12,7 @@ import re
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.keys import KeyResolver
 from gateway.proxy import forward
@@ -83,6 +84,8 @@ def _rate_limit(request: Request, bucket: str, rate: float | None) -> None:
 async def proxy(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     path = routable_path(request.scope.get("raw_path") or request.url.path.encode())
+    if path == "/v1/whoami":  # the gateway's own, GET only (other methods land here)
+        raise StarletteHTTPException(405, "Method Not Allowed")
     routes: RouteTable = request.app.state.routes
     service = routes.service_for(path)
     if service is None:

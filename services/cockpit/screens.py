@@ -124,6 +124,70 @@ async def tier_trend(api: Api, *, weeks: int) -> dict[str, Any]:
     return {"points": points}
 
 
+# --- watch list ----------------------------------------------------------------------------
+
+WATCH_FILTERS = ("signal", "tier", "industry", "owner", "sort", "since_days", "cursor")
+
+
+@router.get("/watchlist")
+async def watchlist(request: Request) -> Response:
+    session = current_session(request)
+    require(session, "watchlist")
+    api = api_for(request, session)
+    filters = {name: request.query_params.get(name) or None for name in WATCH_FILTERS}
+    filters["signal"] = filters["signal"] or "all"
+    page = await api.get("/v1/watchlist", {**filters, "limit": 50})
+    for item in page["items"]:
+        item["sparkline"] = sparkline(item["pd_history"])
+    context = {"page": page, "filters": filters, "tiers": TIERS,
+               "can_review": session.allows("reviews:write"),
+               "next_url": _with(request, cursor=page.get("next_cursor"))}
+    template = "_watch_table.html" if is_htmx(request) and \
+        request.headers.get("hx-target") == "watch-table" else "watchlist.html"
+    return render(request, template, context, session=session)
+
+
+def sparkline(values: list[float], width: int = 96, height: int = 24) -> str:
+    """SVG polyline points of a PD series (drawn on the server: fifty charts per page would
+    cost the browser more than the table)."""
+    if not values:
+        return ""
+    low, high = min(values), max(values)
+    span = (high - low) or 1.0
+    step = width / max(len(values) - 1, 1)
+    return " ".join(f"{i * step:.1f},{height - 2 - (v - low) / span * (height - 4):.1f}"
+                    for i, v in enumerate(values))
+
+
+@router.post("/watchlist/reviews")
+async def open_reviews(request: Request) -> Response:
+    """Bulk "open review" for the ticked customers; those with one open already are counted,
+    not failed."""
+    session = current_session(request)
+    await check_csrf(request, session)
+    form = await request.form()
+    customers = [c for c in form.getlist("customer_id") if isinstance(c, str) and c][:200]
+    back = safe_next(str(form.get("next") or ""), f"{PREFIX}/watchlist")
+    reason = str(form.get("reason") or "") or message(request, "Opened from the watch list")
+    api = api_for(request, session)
+
+    async def one(customer_id: str) -> str:
+        try:
+            await api.post("/v1/reviews", {"customer_id": customer_id, "reason": reason,
+                                           "assignee": session.name})
+            return "opened"
+        except ApiError as error:
+            if error.status in (401, 403):
+                raise
+            return "open already" if error.status == 409 else "failed"
+
+    outcomes = await gather(*(one(c) for c in customers))
+    opened = outcomes.count("opened")
+    text = message(request, "Reviews opened: %(opened)d; already open: %(open)d.") % {
+        "opened": opened, "open": outcomes.count("open already")}
+    return redirect(request, back, flash=("ok" if opened or not customers else "info", text))
+
+
 # --- alerts --------------------------------------------------------------------------------
 
 ALERT_FILTERS = ("status", "severity", "tier", "assignee", "customer_id", "cursor")

@@ -41,6 +41,7 @@ class Screen:
 
 SCREENS = (
     Screen("", _("Overview"), lambda s: True),
+    Screen("watchlist", _("Watch list"), lambda s: s.allows("risk:read")),
     Screen("alerts", _("Alerts"), lambda s: s.allows("alerts:read")),
     Screen("customers", _("Customer risk file"), lambda s: s.allows("risk:read")),
     Screen("decisions", _("Credit decision"), lambda s: s.allows("risk:read")),

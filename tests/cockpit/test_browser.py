@@ -21,8 +21,8 @@ from tests.cockpit.conftest import Desk
 from tests.platform.test_docs_page import CHROMIUM, _missing_browser
 
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
-SCREENS = ["/ui/", "/ui/alerts", "/ui/customers/{customer}", "/ui/decisions", "/ui/reports",
-           "/ui/reviews", "/ui/models", "/ui/operations"]
+SCREENS = ["/ui/", "/ui/watchlist", "/ui/alerts", "/ui/customers/{customer}", "/ui/decisions",
+           "/ui/reports", "/ui/reviews", "/ui/models", "/ui/operations"]
 LOCAL = ("127.0.0.1", "localhost")
 
 

@@ -13,7 +13,8 @@ import pytest
 from services.cockpit.i18n import translations
 from tests.cockpit.conftest import Desk, csrf_of, sign_in
 
-SCREENS = {"/ui/": "Overview", "/ui/alerts": "Alerts", "/ui/customers": "Customer risk file",
+SCREENS = {"/ui/": "Overview", "/ui/watchlist": "Watch list", "/ui/alerts": "Alerts",
+           "/ui/customers": "Customer risk file",
            "/ui/decisions": "Credit decision", "/ui/reports": "Reports",
            "/ui/reviews": "Reviews", "/ui/models": "Models and tiers",
            "/ui/operations": "Operations"}
@@ -181,3 +182,30 @@ def test_a_credit_decision_through_the_form_answers_with_reasons_and_strategy(
     bad = admin.post("/ui/decisions", data={"csrf_token": token, "customer_id": customer,
                                             "amount": "-5", "currency": "EUR"})
     assert bad.status_code == 422 and "amount" in bad.text
+
+
+def test_the_watch_list_pages_through_the_api_and_opens_reviews_in_bulk(
+        desk: Desk, admin: httpx.Client) -> None:
+    with desk.api() as api:
+        direct = api.get("/v1/watchlist", params={"sort": "pd", "limit": 50}).json()
+    page = admin.get("/ui/watchlist", params={"sort": "pd"})
+    assert page.status_code == 200
+    shown = re.findall(r'name="customer_id" value="([^"]+)"', page.text)
+    assert shown == [i["customer_id"] for i in direct["items"]]
+    assert "<polyline" in page.text  # the PD sparklines
+    fragment = admin.get("/ui/watchlist", params={"signal": "tier_worsened"},
+                         headers={"HX-Request": "true", "HX-Target": "watch-table"})
+    assert fragment.text.lstrip().startswith('<div id="watch-table">')
+
+    picked = shown[:2]
+    done = admin.post("/ui/watchlist/reviews", data=[
+        ("csrf_token", csrf_of(page.text)), ("next", "/ui/watchlist"), ("reason", "bulk"),
+        *(("customer_id", c) for c in picked)])
+    assert done.status_code == 303
+    with desk.api() as api:
+        for customer in picked:
+            reviews = api.get("/v1/reviews", params={"customer_id": customer,
+                                                     "status": "open"}).json()["items"]
+            assert reviews, customer
+    flash = admin.get("/ui/watchlist").text
+    assert "Reviews opened:" in flash
