@@ -96,7 +96,8 @@ def main() -> None:
             db.dispose()
         secret = os.environ.get("RISKWATCH_INTERNAL_SECRET", "bench-internal-secret-" + "x" * 16)
         with start_stack(url, internal_secret=secret, with_workers=False) as stack:
-            api = stack.client(timeout=120)
+            api = stack.client()
+            api.timeout = httpx.Timeout(120)
             customer = api.get("/v1/reports/concentration?top=1").json()["rows"][0][
                 "customer_id"]
             browser = sign_in(stack.gateway, stack.admin_key)
