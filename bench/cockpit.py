@@ -39,6 +39,7 @@ def pages(customer: str) -> dict[str, list[str]]:
         "/ui/": ["/v1/reports/portfolio", "/v1/alerts/counts", "/v1/reports/reviews",
                  f"/v1/reports/migration?from_date={(today - dt.timedelta(weeks=1))}"
                  f"&to_date={today}"],
+        "/ui/watchlist": ["/v1/watchlist?signal=all&limit=50"],
         "/ui/alerts": ["/v1/alerts?status=open&limit=50", "/v1/alerts/counts?status=open"],
         f"/ui/customers/{customer}": [
             f"/v1/customers/{customer}", f"/v1/customers/{customer}/risk",
@@ -74,8 +75,8 @@ def sign_in(gateway: str, key: str) -> httpx.Client:
     form = client.get("/ui/sign-in").text
     token = re.search(r'name="csrf_token" value="([^"]+)"', form)
     assert token
-    client.post("/ui/sign-in", data={"csrf_token": token.group(1), "api_key": key}
-                ).raise_for_status()
+    answer = client.post("/ui/sign-in", data={"csrf_token": token.group(1), "api_key": key})
+    assert answer.status_code == 303, answer.text
     client.cookies.set("rw_lang", "zh_CN", path="/ui")
     return client
 
@@ -106,7 +107,10 @@ def main() -> None:
             worst = 0.0
             for page, reads in pages(customer).items():
                 page_times = timed(browser, page, args.rounds)
-                baseline = max(p95(timed(api, read, args.rounds)) for read in reads)
+                # A read that has nothing to show (404: no checkpoint without the sequencer)
+                # is one the page does without; it does not count for the baseline.
+                answering = [r for r in reads if api.get(r).status_code == 200]
+                baseline = max(p95(timed(api, read, args.rounds)) for read in answering)
                 worst = max(worst, p95(page_times))
                 label = re.sub(r"/customers/.*", "/customers/{id}", page)
                 print(f"{label:<34}{statistics.median(page_times):>9.0f}"

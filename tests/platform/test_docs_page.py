@@ -78,7 +78,8 @@ def test_gateway_docs_render_every_service_offline(live: Stack, browser: Any) ->
     assert "/healthz" in shown
 
 
-@pytest.mark.parametrize("service", SERVICES)
+# The cockpit serves pages, not an API: it has no /docs of its own.
+@pytest.mark.parametrize("service", [s for s in SERVICES if s != "cockpit"])
 def test_each_service_docs_render_offline(live: Stack, browser: Any, service: str) -> None:
     shown, blocked = rendered_paths(browser, f"{live.url(service)}/docs")
     assert blocked == []
