@@ -152,6 +152,8 @@ def sparkline(values: list[float], width: int = 96, height: int = 24) -> str:
     cost the browser more than the table)."""
     if not values:
         return ""
+    if len(values) == 1:  # one score so far: a flat line, "no change yet"
+        values = values * 2
     low, high = min(values), max(values)
     span = (high - low) or 1.0
     step = width / max(len(values) - 1, 1)

@@ -11,6 +11,7 @@ import pytest
 
 from services.cockpit.catalogue import extracted, missing
 from services.cockpit.i18n import LOCALES, Formatter, negotiate
+from services.cockpit.screens import sparkline
 from services.cockpit.session import SessionBox
 from services.cockpit.web import safe_next
 from tests.stack import ROOT
@@ -76,3 +77,10 @@ def test_only_paths_of_the_desk_are_redirect_targets() -> None:
     assert safe_next("/ui/alerts?status=open") == "/ui/alerts?status=open"
     for bad in ("//evil.example/ui", "https://evil.example/ui", "/elsewhere", "/ui\\x", None):
         assert safe_next(bad) == "/ui/"
+
+
+def test_a_sparkline_spans_its_box_with_the_highest_pd_on_top() -> None:
+    points = [tuple(map(float, p.split(","))) for p in sparkline([0.1, 0.3, 0.2]).split()]
+    assert [x for x, _ in points] == [0.0, 48.0, 96.0]
+    assert min(points, key=lambda p: p[1])[0] == 48.0  # SVG y grows downwards
+    assert len(sparkline([0.2]).split()) == 2 and sparkline([]) == ""
