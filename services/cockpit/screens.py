@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -35,6 +36,25 @@ SEVERITIES = ("info", "warning", "critical")
 ALERT_STATUSES = ("open", "acknowledged", "resolved")
 REVIEW_DECISIONS = ("confirm", "override_tier", "change_credit_limit", "escalate", "exit")
 REPORTS = ("portfolio", "migration", "aging", "concentration", "reviews")
+
+
+class UnknownAction(Exception):
+    pass
+
+
+async def act(request: Request, back: str, work: Callable[[], Awaitable[Any]], *,
+              refused: tuple[int, ...] = (401, 403)) -> Response:
+    """Run one write through the API and go back to the page with what happened: the API's
+    own words when it refuses (409, 422 …), a sign-in or a 403 page for ``refused``."""
+    try:
+        await work()
+    except UnknownAction:
+        return Response(status_code=404)
+    except ApiError as error:
+        if error.status in refused:
+            raise
+        return redirect(request, back, flash=("error", error.detail))
+    return redirect(request, back, flash=("ok", message(request, "Done.")))
 
 
 def _today() -> dt.date:
@@ -260,7 +280,8 @@ async def alert_action(request: Request, alert_id: int, action: str) -> Response
     form = await check_csrf(request, session)
     api = api_for(request, session)
     back = safe_next(form.get("next"), f"{PREFIX}/alerts/{alert_id}")
-    try:
+
+    async def work() -> None:
         if action in ("acknowledge", "reopen"):
             await api.post(f"/v1/alerts/{alert_id}/{action}")
         elif action == "resolve":
@@ -271,7 +292,8 @@ async def alert_action(request: Request, alert_id: int, action: str) -> Response
         elif action == "comment":
             await api.post(f"/v1/alerts/{alert_id}/comments", {"body": form.get("body", "")})
         elif action == "silence":
-            hours = int(form.get("hours") or 24)
+            hours_text = form.get("hours") or "24"
+            hours = int(hours_text) if hours_text.isdigit() else 24
             alert = await api.get(f"/v1/alerts/{alert_id}")
             now = dt.datetime.now(dt.UTC)
             await api.post("/v1/silences", {
@@ -279,12 +301,9 @@ async def alert_action(request: Request, alert_id: int, action: str) -> Response
                 "ends_at": (now + dt.timedelta(hours=max(1, min(hours, 24 * 90)))).isoformat(),
                 "comment": form.get("comment") or message(request, "Silenced from the cockpit")})
         else:
-            return Response(status_code=404)
-    except ApiError as error:
-        if error.status in (401, 403, 404):
-            raise
-        return redirect(request, back, flash=("error", error.detail))
-    return redirect(request, back, flash=("ok", message(request, "Done.")))
+            raise UnknownAction
+
+    return await act(request, back, work, refused=(401, 403, 404))
 
 
 def _with(request: Request, **changes: str | None) -> str | None:
@@ -350,7 +369,8 @@ async def customer_action(request: Request, customer_id: str, action: str) -> Re
     api = api_for(request, session)
     cid = quote(customer_id, safe="")
     back = f"{PREFIX}/customers/{cid}"
-    try:
+
+    async def work() -> None:
         if action == "override":
             expires = form.get("expires_on") or ""
             await api.put(f"/v1/tiers/overrides/{cid}", {
@@ -363,12 +383,9 @@ async def customer_action(request: Request, customer_id: str, action: str) -> Re
                                            "reason": form.get("reason", ""),
                                            "assignee": form.get("assignee") or None})
         else:
-            return Response(status_code=404)
-    except ApiError as error:
-        if error.status in (401, 403):
-            raise
-        return redirect(request, back, flash=("error", error.detail))
-    return redirect(request, back, flash=("ok", message(request, "Done.")))
+            raise UnknownAction
+
+    return await act(request, back, work)
 
 
 # --- credit decision -----------------------------------------------------------------------
@@ -474,7 +491,8 @@ async def review_action(request: Request, review_id: int, action: str) -> Respon
     form = await check_csrf(request, session)
     api = api_for(request, session)
     back = safe_next(form.get("next"), f"{PREFIX}/reviews")
-    try:
+
+    async def work() -> None:
         if action == "assign":
             await api.post(f"/v1/reviews/{review_id}/assign",
                            {"assignee": form.get("assignee") or session.name})
@@ -494,12 +512,9 @@ async def review_action(request: Request, review_id: int, action: str) -> Respon
                 decision["escalate_to"] = form["escalate_to"]
             await api.post(f"/v1/reviews/{review_id}/complete", decision)
         else:
-            return Response(status_code=404)
-    except ApiError as error:
-        if error.status in (401, 403):
-            raise
-        return redirect(request, back, flash=("error", error.detail))
-    return redirect(request, back, flash=("ok", message(request, "Done.")))
+            raise UnknownAction
+
+    return await act(request, back, work)
 
 
 # --- models and tiers ----------------------------------------------------------------------
@@ -527,13 +542,8 @@ async def promote(request: Request, model_id: int) -> Response:
     if form.get("confirm") != "yes":
         return redirect(request, back, flash=("error", message(
             request, "Tick the confirmation box to promote a model.")))
-    try:
-        await api_for(request, session).post(f"/v1/models/{model_id}/promote")
-    except ApiError as error:
-        if error.status in (401, 403):
-            raise
-        return redirect(request, back, flash=("error", error.detail))
-    return redirect(request, back, flash=("ok", message(request, "Done.")))
+    return await act(request, back, lambda: api_for(request, session).post(
+        f"/v1/models/{model_id}/promote"))
 
 
 @router.post("/models/rollback")
@@ -544,14 +554,8 @@ async def rollback(request: Request) -> Response:
     if form.get("confirm") != "yes":
         return redirect(request, back, flash=("error", message(
             request, "Tick the confirmation box to roll back.")))
-    try:
-        await api_for(request, session).post("/v1/models/rollback",
-                                             {"target": form.get("target") or "default"})
-    except ApiError as error:
-        if error.status in (401, 403):
-            raise
-        return redirect(request, back, flash=("error", error.detail))
-    return redirect(request, back, flash=("ok", message(request, "Done.")))
+    return await act(request, back, lambda: api_for(request, session).post(
+        "/v1/models/rollback", {"target": form.get("target") or "default"}))
 
 
 # --- operations ----------------------------------------------------------------------------
@@ -581,13 +585,8 @@ async def retry_dead_letter(request: Request, item_id: int) -> Response:
     session = current_session(request)
     await check_csrf(request, session)
     back = f"{PREFIX}/operations"
-    try:
-        await api_for(request, session).post(f"/v1/queue/dead-letters/{item_id}/retry")
-    except ApiError as error:
-        if error.status in (401, 403):
-            raise
-        return redirect(request, back, flash=("error", error.detail))
-    return redirect(request, back, flash=("ok", message(request, "Done.")))
+    return await act(request, back, lambda: api_for(request, session).post(
+        f"/v1/queue/dead-letters/{item_id}/retry"))
 
 
 KEEP_FOR_CATALOGUE = (_("Silenced from the cockpit"),)

@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.browser import launch_chromium
 from tests.cockpit.conftest import Desk
-from tests.platform.test_docs_page import CHROMIUM, _missing_browser
 
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 SCREENS = ["/ui/", "/ui/watchlist", "/ui/alerts", "/ui/customers/{customer}", "/ui/decisions",
@@ -59,18 +59,7 @@ class Tab:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    missing = _missing_browser()
-    if missing:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"the cockpit browser tests must run under CI=true: {missing}")
-        pytest.skip(missing)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                              args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
+    yield from launch_chromium("cockpit browser tests")
 
 
 @pytest.fixture(scope="module")
