@@ -73,11 +73,10 @@ async def overview(request: Request) -> Response:
     session = current_session(request)
     api = api_for(request, session)
     reports = session.allows("reviews:read")
-    portfolio, counts, sla, trend = await gather(
+    portfolio, counts, sla = await gather(
         api.maybe("/v1/reports/portfolio", allowed=reports),
         api.maybe("/v1/alerts/counts", allowed=session.allows("alerts:read")),
         api.maybe("/v1/reports/reviews", allowed=reports),
-        tier_trend(api, weeks=6) if reports else _none(),
     )
     mix = tier_mix(portfolio) if portfolio else None
     tiles: dict[str, Any] = {}
@@ -89,14 +88,21 @@ async def overview(request: Request) -> Response:
     if sla:
         tiles["overdue_reviews"] = sum(row["overdue"] for row in sla["rows"])
     return render(request, "overview.html", {
-        "tiles": tiles, "mix": mix, "trend": trend,
+        "tiles": tiles, "mix": mix, "show_trend": reports,
         "mix_chart": charts.tier_mix(mix, message_of(request)) if mix else None,
-        "trend_chart": charts.tier_trend(trend, message_of(request)) if trend else None,
     }, session=session)
 
 
-async def _none() -> None:
-    return None
+@router.get("/overview/trend")
+async def overview_trend(request: Request) -> Response:
+    """The weekly trend, loaded by the overview after it shows (six migration reports are
+    the slowest reads of the page; the tiles and the mix need not wait for them)."""
+    session = current_session(request)
+    require(session, "reports")
+    trend = await tier_trend(api_for(request, session), weeks=6)
+    return render(request, "_trend.html", {
+        "trend": trend, "trend_chart": charts.tier_trend(trend, message_of(request))},
+        session=session)
 
 
 def message_of(request: Request) -> Any:

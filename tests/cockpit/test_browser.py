@@ -52,6 +52,8 @@ class Tab:
         return self.page
 
     def wait_for_charts(self) -> None:
+        if self.page.locator("#trend[aria-busy]").count():  # the overview's lazy section
+            self.page.wait_for_selector("#chart-trend", timeout=20_000)
         self.page.wait_for_function(
             "() => [...document.querySelectorAll('[data-chart]')].every("
             "el => el.querySelector('svg'))", timeout=10_000)

@@ -92,6 +92,23 @@ def test_every_screen_renders_in_both_locales(desk: Desk, locale: str) -> None:
     assert re.search(r"€[\d,]+\.\d\d", overview)
 
 
+def test_the_overview_loads_its_weekly_trend_as_a_fragment(desk: Desk,
+                                                          admin: httpx.Client) -> None:
+    assert 'hx-get="/ui/overview/trend"' in admin.get("/ui/").text
+    fragment = admin.get("/ui/overview/trend", headers={"HX-Request": "true"})
+    assert fragment.status_code == 200
+    assert fragment.text.lstrip().startswith('<section aria-labelledby="trend-h"')
+    last_week = re.findall(r'<td class="num">(\d+)</td>', fragment.text)[-3:]
+    with desk.api() as api:
+        portfolio = api.get("/v1/reports/portfolio").json()
+    now = {t: sum(r["customers"] for r in portfolio["rows"]
+                  if r["dimension"] == "tier" and r["value"] == t)
+           for t in ("low", "medium", "high")}
+    # this week counts every customer scored today (overrides, which other tests set, move
+    # customers between tiers in the portfolio report only)
+    assert sum(int(n) for n in last_week) == sum(now.values())
+
+
 def test_an_htmx_request_gets_only_the_table_fragment(admin: httpx.Client) -> None:
     full = admin.get("/ui/alerts", params={"severity": "warning"})
     fragment = admin.get("/ui/alerts", params={"severity": "warning"},
