@@ -36,9 +36,10 @@ def pages(customer: str) -> dict[str, list[str]]:
     today = dt.datetime.now(dt.UTC).date()
     ninety = (today - dt.timedelta(days=90)).isoformat()
     return {
-        "/ui/": ["/v1/reports/portfolio", "/v1/alerts/counts", "/v1/reports/reviews",
-                 f"/v1/reports/migration?from_date={(today - dt.timedelta(weeks=1))}"
-                 f"&to_date={today}"],
+        "/ui/": ["/v1/reports/portfolio", "/v1/alerts/counts", "/v1/reports/reviews"],
+        # the overview's weekly trend, loaded after it: six one-week migration reports
+        "/ui/overview/trend": [f"/v1/reports/migration?from_date={today - dt.timedelta(weeks=1)}"
+                               f"&to_date={today}"],
         "/ui/watchlist": ["/v1/watchlist?signal=all&limit=50"],
         "/ui/alerts": ["/v1/alerts?status=open&limit=50", "/v1/alerts/counts?status=open"],
         f"/ui/customers/{customer}": [
