@@ -5,7 +5,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint migrate bench clean
+.PHONY: install run demo test lint migrate bench clean
 
 install: $(STAMP)
 
@@ -17,6 +17,10 @@ $(STAMP): pyproject.toml
 
 run: install
 	$(VENV)/bin/riskwatch run
+
+# On top of `make run` (in another terminal) or any stack: GATEWAY=… KEY=… make demo
+demo: install
+	$(VENV)/bin/riskwatch demo $(if $(GATEWAY),--gateway $(GATEWAY)) $(if $(KEY),--key $(KEY)) $(DEMO_ARGS)
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -140,3 +140,66 @@ async def closed_loop(
 
 def mean(values: list[float]) -> float:
     return statistics.fmean(values) if values else float("nan")
+
+
+def open_loop_events(gateway: str, api_key: str, ids: list[str], rate: float, seconds: float,
+                     results: Any, *, event_type: str = "transaction.completed",
+                     data: dict[str, Any] | None = None) -> None:
+    """A load generator's process (run it with multiprocessing's spawn context): sends one
+    CloudEvent per customer of ``ids`` to ``POST /v1/events``, open loop — on schedule,
+    whatever the answers' latency — so the system, not the generator, sets the pace. Puts
+    the start time, then a dict with ``sent`` [(customer, sent wall time, status, answered
+    wall time)], its own CPU seconds and how far it fell behind its schedule."""
+    import resource
+
+    async def run() -> dict[str, Any]:
+        sent: list[tuple[str, float, int, float]] = []
+        headers = {"Authorization": f"Bearer {api_key}",
+                   "content-type": "application/cloudevents+json"}
+        body_data = data or {"amount": "5000.00", "currency": "EUR"}
+        behind = 0.0
+        connector = aiohttp.TCPConnector(limit=256)
+        async with aiohttp.ClientSession(gateway, connector=connector,
+                                         timeout=aiohttp.ClientTimeout(total=60)) as session:
+
+            async def send(i: int) -> None:
+                cid = ids[i]
+                body = {"specversion": "1.0", "id": f"bench-{uuid.uuid4().hex}",
+                        "source": "bench", "type": event_type, "subject": cid,
+                        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                        "data": {**body_data, "counterparty": f"cp-{i % 97}"}}
+                at = time.time()
+                try:
+                    async with session.post("/v1/events", data=json.dumps(body),
+                                            headers=headers) as response:
+                        await response.read()
+                        sent.append((cid, at, response.status, time.time()))
+                except (TimeoutError, aiohttp.ClientError):
+                    sent.append((cid, at, 0, time.time()))
+
+            total = min(int(rate * seconds), len(ids))
+            results.put(time.time())
+            started = time.perf_counter()
+            tasks = []
+            for i in range(total):
+                delay = started + i / rate - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                else:
+                    behind = max(behind, -delay)
+                tasks.append(asyncio.create_task(send(i)))
+            await asyncio.gather(*tasks)
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return {"sent": sent, "cpu_seconds": usage.ru_utime + usage.ru_stime,
+                "behind_seconds": behind}
+
+    results.put(asyncio.run(run()))
+
+
+def generator_note(report: dict[str, Any], seconds: float) -> str:
+    """What the generator says about itself: its CPU, and whether it kept its schedule."""
+    kept = report["behind_seconds"] < 0.1
+    return (f"generator: {report['cpu_seconds'] / max(seconds, 1e-9):.0%} of a core, "
+            + ("kept its schedule" if kept else
+               f"fell {report['behind_seconds']:.2f}s behind its schedule (figures below "
+               "understate the load)"))

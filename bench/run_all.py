@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SCRIPTS = ["gateway.py", "ingest.py", "scoring.py", "audit.py"]
+SCRIPTS = ["gateway.py", "ingest.py", "bus.py", "scoring.py", "audit.py"]
 
 
 def main() -> int:

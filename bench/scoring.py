@@ -1,6 +1,7 @@
 """Scoring benchmarks on PostgreSQL (loopback only, bounded loops):
 
-(a) event -> stored score latency under a steady event rate through the gateway,
+(a) event -> stored score latency under a steady event rate through the gateway (the load
+    generator in its own process: bench/capacity.py),
 (b) full rescoring of a large simulated portfolio, against LightGBM's bare predict,
 (c) credit decisions through the gateway at 32 connections,
 (d) training time and out-of-time AUC on a 20,000-customer portfolio.
@@ -14,27 +15,29 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import random
-import threading
 import time
 from typing import Any
 
 import httpx
 import lightgbm as lgb
 import numpy as np
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
+from bench.capacity import line, measure
 from bench.common import BENCH_SECRET, closed_loop, fresh_postgres
 from services.scoring.features.definitions import FEATURE_NAMES, FEATURE_SET
 from services.scoring.features.service import features_all
+from services.scoring.jobs import rescore as rescore_job
 from services.scoring.jobs.rescore import run_rescore
 from services.scoring.models.labels import day_number, load_outcomes
 from services.scoring.models.training import train_from_events
+from services.scoring.scores import engine
+from services.scoring.scores import repository as scores_repository
 from services.scoring.simulator.loader import load_into_database
 from services.scoring.simulator.portfolio import SimConfig, simulate
 from shared.db import Database
 from shared.models import utcnow
-from shared.models.scoring import CustomerRisk, ModelChampion, RiskModel, ScoringJob
+from shared.models.scoring import ModelChampion, RiskModel, ScoringJob
 from tests.stack import ADMIN_KEY, start_stack
 
 
@@ -48,10 +51,53 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))] if ordered else np.nan
 
 
-def _rescore_all(db: Database) -> dict[str, Any]:
-    job = ScoringJob(kind="rescore", request={"filter": {}, "trigger": "bench"},
+def _rescore_all(db: Database, **request: Any) -> dict[str, Any]:
+    job = ScoringJob(kind="rescore", request={"filter": {}, "trigger": "bench", **request},
                      created_by="bench")
     return run_rescore(db, job, _NoProgress())  # type: ignore[arg-type]
+
+
+class _Stages:
+    """Seconds spent per stage of a rescore, by wrapping the functions that do each (in
+    this process only; the product code is unchanged)."""
+
+    WRAPPED = (("features", rescore_job, "_fetch_page"),
+               ("reasons", engine.LightGbmScorer, "explain"),
+               ("predict", engine.LightGbmScorer, "score"),
+               ("writes", scores_repository, "bulk_write"))
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._originals: list[tuple[Any, str, Any]] = []
+
+    def __enter__(self) -> _Stages:
+        for stage, owner, name in self.WRAPPED:
+            original = getattr(owner, name)
+            self._originals.append((owner, name, original))
+            setattr(owner, name, self._timed(stage, original))
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for owner, name, original in self._originals:
+            setattr(owner, name, original)
+
+    def _timed(self, stage: str, function: Any) -> Any:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.seconds[stage] = self.seconds.get(stage, 0.0) + (
+                    time.perf_counter() - started)
+        return timed
+
+    def shares(self, elapsed: float) -> str:
+        s = dict(self.seconds)
+        predict = s.get("predict", 0.0)  # score() predicts; reasons are asked for after
+        parts = {"features (fetched on a second connection, overlapping)":
+                 s.get("features", 0.0), "predict": predict, "reasons": s.get("reasons", 0.0),
+                 "writes": s.get("writes", 0.0)}
+        return ", ".join(f"{k} {v:.1f}s ({v / elapsed:.0%})" for k, v in parts.items())
 
 
 # --- (a) + (c): the real stack ------------------------------------------------------------
@@ -66,10 +112,9 @@ def bench_latency_and_decisions(customers: int, rate: float, seconds: float,
         ids = [c["customer_id"] for c in portfolio.customers]
         print(f"(a) {customers} customers with 12 months of history loaded and scored",
               flush=True)
-        latencies = asyncio.run(_event_latency(stack.gateway, db, ids, rate, seconds))
-        print(f"(a) event -> stored score at {rate:.0f} events/s for {seconds:.0f}s: "
-              f"{len(latencies)} scored, p50 {_pct(latencies, 50):.0f} ms, "
-              f"p99 {_pct(latencies, 99):.0f} ms, max {max(latencies):.0f} ms", flush=True)
+        # The generator runs in its own process and says whether it kept its schedule.
+        print("(a)" + line(measure(stack, db, ids, rate=rate, seconds=seconds))[1:],
+              flush=True)
 
         def request(client: httpx.AsyncClient, i: int) -> Any:
             return client.post("/v1/decisions/credit", headers={
@@ -84,94 +129,6 @@ def bench_latency_and_decisions(customers: int, rate: float, seconds: float,
         print("(c) " + result.line("credit decisions via gateway, 32 connections"),
               flush=True)
         db.dispose()
-
-
-async def _event_latency(gateway: str, db: Database, ids: list[str], rate: float,
-                         seconds: float) -> list[float]:
-    """Send events at a steady rate; a monitor sees when each customer's stored score was
-    computed as of a moment after the event was sent (the worker claims the rescore only
-    once ingest has committed the event). Latency = seen - sent."""
-    pending: dict[str, list[tuple[float, dt.datetime, float]]] = {}
-    done: list[float] = []
-    after_accept: list[float] = []
-    lock = threading.Lock()
-    stop = threading.Event()
-    rng = random.Random(5)
-
-    def monitor() -> None:
-        # Only rows scored in the last moments are read each poll (a window trailing the
-        # newest score seen), so the monitor itself stays light on a 2-core machine.
-        since = utcnow()
-        while not stop.is_set() or pending:
-            with db.transaction() as session:
-                rows = session.execute(select(CustomerRisk.customer_id, CustomerRisk.scored_at)
-                                       .where(CustomerRisk.scored_at > since)).all()
-            seen = time.perf_counter()
-            if rows:
-                since = max(since, max(r[1] for r in rows) - dt.timedelta(seconds=2))
-            with lock:
-                for cid, scored_at in rows:
-                    waiting = pending.get(cid)
-                    if not waiting:
-                        continue
-                    still = [w for w in waiting if scored_at <= w[1]]
-                    for sent, at, accepted in waiting:
-                        if scored_at > at:
-                            done.append((seen - sent) * 1000)
-                            after_accept.append(max(seen - accepted, 0.0) * 1000)
-                            timeline.append((sent - t0, (seen - sent) * 1000))
-                    pending[cid] = still
-                    if not still:
-                        del pending[cid]
-            if stop.is_set() and time.perf_counter() - stop_time[0] > 30:
-                break
-            time.sleep(0.02)
-
-    stop_time = [0.0]
-    t0 = time.perf_counter()
-    timeline: list[tuple[float, float]] = []
-    posts: list[float] = []
-    watcher = threading.Thread(target=monitor, daemon=True)
-    watcher.start()
-    headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
-    total = int(rate * seconds)
-    async with httpx.AsyncClient(base_url=gateway, headers=headers, timeout=30,
-                                 limits=httpx.Limits(max_connections=64)) as client:
-
-        async def send(i: int) -> None:
-            cid = ids[rng.randrange(len(ids))]
-            body = {"specversion": "1.0", "id": f"bench-{i}", "source": "bench",
-                    "type": "order.placed", "subject": cid, "time": utcnow().isoformat(),
-                    "data": {"amount": "1200.00", "currency": "EUR"}}
-            sent, sent_at = time.perf_counter(), utcnow()
-            response = await client.post("/v1/events", json=body)
-            accepted = time.perf_counter()
-            posts.append((accepted - sent) * 1000)
-            if response.status_code < 300:
-                with lock:
-                    pending.setdefault(cid, []).append((sent, sent_at, accepted))
-
-        started = time.perf_counter()
-        tasks = []
-        for i in range(total):
-            delay = started + i / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(send(i)))
-        await asyncio.gather(*tasks)
-    stop_time[0] = time.perf_counter()
-    stop.set()
-    watcher.join(timeout=40)
-    print(f"    POST /v1/events through the gateway: p50 {_pct(posts, 50):.0f} ms, "
-          f"p99 {_pct(posts, 99):.0f} ms", flush=True)
-    print(f"    from ingest's 202 to the stored score: p50 {_pct(after_accept, 50):.0f} ms, "
-          f"p99 {_pct(after_accept, 99):.0f} ms", flush=True)
-    for window in range(0, int(seconds) + 1, 5):
-        part = [ms for at, ms in timeline if window <= at < window + 5]
-        if part:
-            print(f"    events sent in [{window}s, {window + 5}s): {len(part)}, p50 "
-                  f"{_pct(part, 50):.0f} ms, p99 {_pct(part, 99):.0f} ms", flush=True)
-    return done
 
 
 def _load_portfolio(db: Database, label: str, *, customers: int, months: int,
@@ -190,14 +147,21 @@ def bench_rescoring(customers: int, months: int) -> None:
         db = Database(url)
         _load_portfolio(db, "(b)", customers=customers, months=months, seed=11)
         booster = _champion_from_snapshot(db)
-        for label in ("first run (all new)", "second run (steady state)"):
-            started = time.perf_counter()
-            result = _rescore_all(db)
-            elapsed = time.perf_counter() - started
+        runs: tuple[tuple[str, dict[str, str]], ...] = (
+            ("first run (all new)", {}), ("second run (steady state)", {}),
+                ("after a promotion: stored feature vectors", {"features": "stored"}))
+        for label, request in runs:
+            with _Stages() as stages:
+                started = time.perf_counter()
+                result = _rescore_all(db, **request)
+                elapsed = time.perf_counter() - started
             print(f"(b) full rescoring with the LightGBM champion, {label}: "
                   f"{result['customers']} customers in {elapsed:.1f}s = "
-                  f"{result['customers'] / elapsed:,.0f} customers/s", flush=True)
-        rescoring_rate = result["customers"] / elapsed
+                  f"{result['customers'] / elapsed:,.0f} customers/s; "
+                  f"{stages.shares(elapsed)}", flush=True)
+            if not request:
+                recompute_rate = result["customers"] / elapsed
+        rescoring_rate = recompute_rate
         with db.transaction() as session:
             frame = features_all(session, as_of=utcnow())
         for threads in (1, 2):

@@ -80,7 +80,7 @@ async def fetch_documents(client: aiohttp.ClientSession,
     async def one(name: str, url: str) -> tuple[str, dict[str, Any] | None]:
         try:
             async with client.get(f"{url}/openapi.json",
-                                  timeout=aiohttp.ClientTimeout(total=5)) as response:
+                                  timeout=aiohttp.ClientTimeout(total=15)) as response:
                 response.raise_for_status()
                 return name, await response.json()
         except (TimeoutError, aiohttp.ClientError, ValueError):

@@ -76,6 +76,10 @@ SERVICES: tuple[ApiApp, ...] = (
     ApiApp("cockpit", "services.cockpit.app:create_app"),
 )
 WORKERS: tuple[WorkerProcess, ...] = (
+    # Applies queued Fxiaoke pushes and polls Fxiaoke corps (ingest.fxiaoke, a schedule).
+    WorkerProcess("ingest", "services.ingest.worker:build_worker"),
+    # CloudEvents from RabbitMQ / NATS JetStream (RISKWATCH_BUS_SOURCES); idle without any.
+    WorkerProcess("ingest", "services.ingest.bus.worker:build_bus_worker", role="bus"),
     WorkerProcess("scoring", "services.scoring.worker:build_worker"),
     WorkerProcess("alerts", "services.alerts.worker:build_worker"),
     WorkerProcess("reviews", "services.reviews.worker:build_worker"),
@@ -87,6 +91,7 @@ SETTINGS_MODULES: tuple[str, ...] = (
     "shared.settings",
     "shared.transparency.settings",
     "services.ingest.settings",
+    "services.ingest.bus.settings",
     "services.alerts.settings",
     "services.scoring.settings",
     "services.alerts.receivers.settings",
@@ -94,7 +99,7 @@ SETTINGS_MODULES: tuple[str, ...] = (
     "services.cockpit.settings",
 )
 # ``register(subparsers)`` functions that add a service's own commands to `riskwatch`.
-COMMAND_PLUGINS: tuple[str, ...] = ("services.scoring.cli:register",
+COMMAND_PLUGINS: tuple[str, ...] = ("services.scoring.cli:register", "riskwatch.demo:register",
                                      "services.reviews.audit.cli:register")
 
 # Tried in order, first match wins: customer sub-resources come before the general

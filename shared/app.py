@@ -120,6 +120,9 @@ def create_service_app(
                 ensure_bootstrap_key(session, settings.bootstrap_api_key)
         if on_startup:
             on_startup(app)
+        # Build the OpenAPI document now, not on the first /openapi.json: on a busy machine
+        # that took longer than the gateway waits, and /docs lost the service's routes.
+        app.openapi()
         freeze_startup_objects()
         yield
         app.state.db.dispose()

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# ingest API -> ingest worker: apply one verified, decrypted Fxiaoke push (payload {"app",
+# "message"}): the callback answers within the platform's 3 seconds, the work runs after.
+INGEST_FXIAOKE = "ingest.fxiaoke"
 # ingest -> scoring: recompute this customer's features and score (coalesced per customer).
 SCORING_RESCORE = "scoring.rescore"
 # scoring API -> scoring jobs loop: run background job `job_id` (key: the job id).
@@ -34,6 +37,8 @@ class Route:
 
 
 ROUTES: dict[str, Route] = {
+    INGEST_FXIAOKE: Route(producer="ingest API (Fxiaoke callback)", consumer="ingest worker",
+                          consumed=True),
     SCORING_RESCORE: Route(producer="ingest", consumer="scoring worker", consumed=True),
     SCORING_JOB: Route(producer="scoring API", consumer="scoring worker", consumed=True),
     ALERTS_EVENT: Route(producer="ingest", consumer="alerts worker", consumed=True),

@@ -70,6 +70,14 @@ class Stack:
         if not is_worker:
             wait_for_http(f"http://127.0.0.1:{self.ports[name]}/healthz", self, name)
 
+    def start_replica(self, worker: str, index: int) -> None:
+        """Another replica of a worker process (tracked as ``<worker>#<index>``)."""
+        name = f"{worker}#{index}"
+        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
+        self.processes[name] = subprocess.Popen(
+            [sys.executable, "-m", "riskwatch", "worker", worker], env=self.env, cwd=ROOT,
+            stdout=log, stderr=subprocess.STDOUT)
+
     def worker_names(self) -> list[str]:
         return [worker.name for worker in WORKERS]
 

@@ -40,6 +40,30 @@ class IngestSettings(BaseSettings):
     # before it is parsed.
     salesforce_max_body_bytes: int = Field(
         2 * 1024 * 1024, ge=1024, description="largest Salesforce outbound message, bytes")
+    # Fxiaoke push callbacks: app -> "<token> <encodingAesKey>" (the callback settings of the
+    # app on the open platform); the matching token tells which app signed a push.
+    fxiaoke_apps: dict[str, SecretStr] = Field(
+        default_factory=dict, description="Fxiaoke push apps, JSON: name -> space-separated "
+        "token and encodingAesKey")
+    # Fxiaoke polling: connection -> "<appId> <appSecret> <permanentCode> <currentOpenUserId>".
+    fxiaoke_corps: dict[str, SecretStr] = Field(
+        default_factory=dict, description="Fxiaoke corps polled, JSON: connection -> "
+        "space-separated appId, appSecret, permanentCode, currentOpenUserId")
+    fxiaoke_base_url: str = Field("https://open.fxiaoke.com", description="Fxiaoke open "
+                                  "platform API root")
+    fxiaoke_poll_objects: list[str] = Field(
+        default_factory=lambda: ["AccountObj"], description="CRM objects (apiName) polled "
+        "for changes, e.g. [\"AccountObj\", \"SalesOrderObj\"]")
+    fxiaoke_poll_minutes: int = Field(5, ge=1, le=59, description="minutes between polls "
+                                      "of each Fxiaoke connection")
+    fxiaoke_page_size: int = Field(100, ge=1, le=1000, description="records per data-query "
+                                   "page (the platform allows up to 1,000)")
+    fxiaoke_max_pages: int = Field(50, ge=1, description="pages per object per poll; the "
+                                   "rest waits for the next poll")
+    fxiaoke_lease_seconds: int = Field(300, ge=10, description="how long one replica holds "
+                                       "a connection's poll before another may take it")
+    fxiaoke_timeout_seconds: float = Field(10, gt=0, description="timeout of each call to "
+                                           "the Fxiaoke open platform")
     # A stored Idempotency-Key answer is replayed for this long, then forgotten.
     idempotency_retention_hours: float = Field(
         24, gt=0, description="how long an Idempotency-Key answer is replayed")

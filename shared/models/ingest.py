@@ -1,11 +1,12 @@
-"""Tables owned by the ingest service: idempotency keys, webhook sources and deliveries."""
+"""Tables owned by the ingest service: idempotency keys, webhook sources and deliveries,
+and the Fxiaoke CRM poller's state."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Integer, String, Text
+from sqlalchemy import BigInteger, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.models.base import Base, JsonDoc, UtcDateTime, utcnow
@@ -51,4 +52,32 @@ class WebhookSource(Base):
     secrets_ciphertext: Mapped[str] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class FxiaokePollState(Base):
+    """One Fxiaoke corp connection's poller: the corp access token it holds (encrypted, shared
+    by every replica) and the lease that lets one replica poll at a time."""
+
+    __tablename__ = "fxiaoke_poll_state"
+
+    connection: Mapped[str] = mapped_column(String(255), primary_key=True)
+    token_ciphertext: Mapped[str | None] = mapped_column(Text, nullable=True)
+    token_expires_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    locked_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    last_run_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class FxiaokeWatermark(Base):
+    """How far the poller has read one object type: the newest ``last_modified_time`` (ms)
+    applied, and the record ids applied at exactly that time (the next query includes it)."""
+
+    __tablename__ = "fxiaoke_watermark"
+
+    connection: Mapped[str] = mapped_column(String(255), primary_key=True)
+    api_name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    modified_ms: Mapped[int] = mapped_column(BigInteger)
+    seen_ids: Mapped[Any] = mapped_column(JsonDoc)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)

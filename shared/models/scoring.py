@@ -100,7 +100,8 @@ class Score(Base):
     model_version: Mapped[str] = mapped_column(String(100))
     feature_set: Mapped[str] = mapped_column(String(50))
     feature_set_version: Mapped[int] = mapped_column(Integer)
-    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JsonDoc, default=list)
+    # None: the move was too small to explain when it was scored (see CustomerRisk.reasons).
+    reasons: Mapped[list[dict[str, Any]] | None] = mapped_column(JsonDoc, default=list)
     trigger: Mapped[str] = mapped_column(String(50))
     # A challenger's score, kept for comparison; never the customer's risk.
     shadow: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -118,10 +119,13 @@ class CustomerRisk(Base):
     tier: Mapped[str] = mapped_column(String(16), index=True)
     model_id: Mapped[int | None] = mapped_column(ForeignKey("risk_model.id"))
     model_version: Mapped[str] = mapped_column(String(100))
-    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JsonDoc, default=list)
+    # None until explained: reasons are computed where a score moves materially, else on
+    # first read (from ``features``) and then kept; pred_contrib costs 100x a prediction.
+    reasons: Mapped[list[dict[str, Any]] | None] = mapped_column(JsonDoc, default=list)
     pd_churn: Mapped[float | None] = mapped_column(Float)
+    churn_model_id: Mapped[int | None] = mapped_column(ForeignKey("risk_model.id"))
     churn_model_version: Mapped[str | None] = mapped_column(String(100))
-    churn_reasons: Mapped[list[dict[str, Any]]] = mapped_column(JsonDoc, default=list)
+    churn_reasons: Mapped[list[dict[str, Any]] | None] = mapped_column(JsonDoc, default=list)
     feature_set: Mapped[str] = mapped_column(String(50))
     feature_set_version: Mapped[int] = mapped_column(Integer)
     features: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)

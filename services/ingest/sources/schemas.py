@@ -15,9 +15,12 @@ class Adapter(enum.StrEnum):
     generic = "generic"
     zoho_crm = "zoho-crm"
     salesforce = "salesforce"
+    fxiaoke = "fxiaoke"
+    fxiaoke_corp = "fxiaoke-corp"
 
 
-Secret = Annotated[str, StringConstraints(min_length=16, max_length=500)]
+# Tokens must be 16+ characters (checked per adapter: a Fxiaoke appId is shorter).
+Secret = Annotated[str, StringConstraints(min_length=1, max_length=500)]
 # As long as the `webhook_source.name` column: a longer name is a 422, never a 500.
 SourceName = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 
@@ -29,13 +32,16 @@ class SourceIn(SafeModel):
     secrets: list[Secret] = Field(
         min_length=1, max_length=5,
         description="generic: Standard Webhooks secrets `whsec_<base64>` (several while "
-                    "rotating); zoho-crm: the channel's token; salesforce: the URL token")
+                    "rotating); zoho-crm: the channel's token; salesforce: the URL token; "
+                    "fxiaoke: [token, encodingAesKey]; fxiaoke-corp: [appId, appSecret, "
+                    "permanentCode, currentOpenUserId]")
 
 
 class SourceOut(BaseModel):
     adapter: Adapter
     name: str = Field(description="generic: the source in /v1/webhooks/generic/{source}; "
-                                  "zoho-crm: channel_id; salesforce: OrganizationId")
+                                  "zoho-crm: channel_id; salesforce: OrganizationId; "
+                                  "fxiaoke: the app; fxiaoke-corp: the connection polled")
     secret_count: int
     created_by: str
     created_at: dt.datetime

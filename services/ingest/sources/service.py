@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from services.ingest.settings import IngestSettings
 from services.ingest.sources import repository
 from services.ingest.sources.schemas import Adapter, SourceOut
+from services.ingest.webhooks.fxiaoke import aes_key
 from services.ingest.webhooks.signatures import secret_bytes
 from shared import audit
 from shared.errors import NotFound, ValidationFailed, field_error
@@ -18,17 +19,17 @@ from shared.models.ingest import WebhookSource
 from shared.secrets import SecretBox
 
 
-def _box(settings: IngestSettings) -> SecretBox:
+def secret_box(settings: IngestSettings) -> SecretBox:
     return SecretBox(keys=settings.secrets_keys, purpose="ingest",
                      setting="RISKWATCH_INGEST_SECRETS_KEYS")
 
 
 def _seal(settings: IngestSettings, secrets: list[str]) -> str:
-    return _box(settings).seal(json.dumps(secrets))
+    return secret_box(settings).seal(json.dumps(secrets))
 
 
 def _unseal(settings: IngestSettings, token: str) -> list[str]:
-    secrets: list[str] = json.loads(_box(settings).open(token))
+    secrets: list[str] = json.loads(secret_box(settings).open(token))
     return secrets
 
 
@@ -39,6 +40,8 @@ def secrets_for(session: Session, settings: IngestSettings, *, adapter: Adapter,
         Adapter.generic: settings.webhook_secrets,
         Adapter.zoho_crm: settings.zoho_channels,
         Adapter.salesforce: settings.salesforce_orgs,
+        Adapter.fxiaoke: settings.fxiaoke_apps,
+        Adapter.fxiaoke_corp: settings.fxiaoke_corps,
     }[adapter].get(name)
     if configured is not None:
         return configured.get_secret_value().split()
@@ -46,8 +49,52 @@ def secrets_for(session: Session, settings: IngestSettings, *, adapter: Adapter,
     return _unseal(settings, stored.secrets_ciphertext) if stored else None
 
 
+def all_secrets(session: Session, settings: IngestSettings, *,
+                adapter: Adapter) -> dict[str, list[str]]:
+    """Every configured sender of ``adapter`` (settings win over stored ones)."""
+    found = {s.name: _unseal(settings, s.secrets_ciphertext)
+             for s in repository.list_all(session) if s.adapter == adapter.value}
+    configured = {Adapter.fxiaoke: settings.fxiaoke_apps,
+                  Adapter.fxiaoke_corp: settings.fxiaoke_corps}.get(adapter, {})
+    found.update({k: v.get_secret_value().split() for k, v in configured.items()})
+    return found
+
+
+_SHAPES = {Adapter.fxiaoke: ("token", "encodingAesKey"),
+           Adapter.fxiaoke_corp: ("appId", "appSecret", "permanentCode", "currentOpenUserId")}
+
+
+def _check_secrets(adapter: Adapter, secrets: list[str]) -> None:
+    """Each adapter's secrets have a shape; a token shorter than 16 characters is refused."""
+    shape = _SHAPES.get(adapter)
+    if shape is not None and len(secrets) != len(shape):
+        raise ValidationFailed(f"{adapter.value} takes {len(shape)} secrets: "
+                               f"{', '.join(shape)}.",
+                               errors=[field_error("secrets", f"exactly {len(shape)} values: "
+                                                              f"{', '.join(shape)}")])
+    tokens = {Adapter.fxiaoke: (0,), Adapter.fxiaoke_corp: (1, 2)}.get(
+        adapter, range(len(secrets)))
+    for index in tokens:
+        if len(secrets[index]) < 16:
+            raise ValidationFailed("A token or secret must be at least 16 characters.",
+                                   errors=[field_error(f"secrets.{index}",
+                                                       "at least 16 characters")])
+    if adapter is Adapter.fxiaoke:
+        try:
+            aes_key(secrets[1])
+        except ValueError as exc:
+            raise ValidationFailed("Not an encodingAesKey.",
+                                   errors=[field_error("secrets.1", str(exc))]) from None
+    if adapter is Adapter.fxiaoke_corp:
+        for index, value in enumerate(secrets):
+            if not value.strip() or any(c.isspace() for c in value):
+                raise ValidationFailed("Fxiaoke credentials hold no spaces.", errors=[
+                    field_error(f"secrets.{index}", "no spaces")])
+
+
 def put_source(session: Session, settings: IngestSettings, *, adapter: Adapter, name: str,
                secrets: list[str], actor: str) -> tuple[SourceOut, bool]:
+    _check_secrets(adapter, secrets)
     if adapter is Adapter.generic:
         for index, secret in enumerate(secrets):
             try:

@@ -6,8 +6,10 @@ the webhooks service)."""
 
 from __future__ import annotations
 
+import time
+
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from services.ingest.events.router import (
     CLOUDEVENT_EXAMPLE,
@@ -129,3 +131,40 @@ def post_salesforce(token: str | None = Query(None, description="The configured 
     with db.transaction() as session:
         service.receive_salesforce(session, settings, token=token, body=body)
     return Response(salesforce.ACK, media_type="text/xml")
+
+
+@router.post(
+    "/fxiaoke",
+    operation_id="webhooks-fxiaoke",
+    summary="Fxiaoke (纷享销客) open-platform push",
+    description=(
+        "The open platform's encrypted push: a JSON body `{nonce, timeStamp, content, sig}`. "
+        "The time stamp (ms) must be within `RISKWATCH_INGEST_WEBHOOK_TOLERANCE_SECONDS` and "
+        "`sig` (SHA-1 over the sorted token, timeStamp, nonce and content) must match the "
+        "token of a configured app (`PUT /v1/webhook-sources/fxiaoke/{app}` with `[token, "
+        "encodingAesKey]`) before `content` is decrypted (AES-256-CBC with the app's "
+        "encodingAesKey). Answered with the plain text `success` the platform expects at once; "
+        "the message is applied by the ingest worker: account (AccountObj, 客户) records "
+        "become customer upserts (alias `fxiaoke` → record id), other CRM records events "
+        "`fxiaoke.<object>.<eventType>` for their `account_id`. The platform's retry of the "
+        "same message is queued once. No API key needed."
+    ),
+    response_class=PlainTextResponse,
+    responses={200: {"description": "`success`: verified and queued (or a repeat)",
+                     "content": {"text/plain": {"schema": {"type": "string",
+                                                           "enum": ["success"]}}}},
+               **problem_responses(400, 401, 422)},
+    openapi_extra={"security": [], "requestBody": {"required": True, "content": {
+        "application/json": {"schema": {
+            "type": "object", "required": ["nonce", "timeStamp", "content", "sig"],
+            "properties": {"nonce": {"type": "string"},
+                           "timeStamp": {"type": "string", "description": "ms since epoch"},
+                           "content": {"type": "string", "description": "base64 AES"},
+                           "sig": {"type": "string", "description": "hex SHA-1"}}}}}}},
+)
+def post_fxiaoke(body: bytes = Depends(raw_body), db: Database = DatabaseDep,
+                 settings: IngestSettings = Depends(ingest_settings)) -> PlainTextResponse:
+    with db.transaction() as session:
+        service.receive_fxiaoke(session, settings, payload=parse_json(body),
+                                now_ms=int(time.time() * 1000))
+    return PlainTextResponse("success")

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from services.scoring.decisions.schemas import CreditDecision, CreditRequest, Decision
-from services.scoring.scores.service import lookup_risk
+from services.scoring.scores.service import explain_missing, keep_reasons, lookup_risk
 from services.scoring.tiers.schemas import Tier
 from shared import audit
 from shared.errors import NotFound
@@ -85,6 +85,9 @@ def decide(session: Session, *, request: CreditRequest, actor: str) -> CreditDec
                            f"{_fmt(available or Decimal(0), request.currency)} "
                            f"for tier {tiering.tier}.")
         if decision != Decision.APPROVE:
+            explained = explain_missing(session, risk)  # once per score, then kept
+            if explained:
+                keep_reasons(session, risk, explained)
             reasons.extend(r["text"] for r in (risk.reasons or [])[:2])
     entry = audit.record(session, actor=actor, action="credit.decided",
                          subject_type="customer", subject_id=request.customer_id,

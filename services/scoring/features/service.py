@@ -10,10 +10,12 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.scoring.features.definitions import FEATURE_INDEX, FEATURE_NAMES
 from services.scoring.features.repository import EPOCH, raw_feature_rows
+from shared.models.scoring import CustomerRisk
 
 
 @dataclass
@@ -128,6 +130,38 @@ def frame_from_rows(rows: Sequence[dict[str, Any]], as_of: dt.datetime) -> Featu
         outstanding=outstanding, overdue=overdue, credit_limit=limits,
         credit_currency=[r["credit_currency"] for r in rows], active=active,
         in_default=in_default, churned=churned)
+
+
+def stored_features_page(session: Session, *, after: str | None, limit: int,
+                         customer_ids: Sequence[str] | None = None) -> FeatureFrame:
+    """The feature vectors stored with each customer's current score, in id order: what a
+    rescore after a model promotion or rollback scores (no feature query; the features are
+    those of the last scoring). Customers never scored are not in it."""
+    query = (select(CustomerRisk.customer_id, CustomerRisk.features,
+                    CustomerRisk.outstanding_balance, CustomerRisk.overdue_amount,
+                    CustomerRisk.credit_limit, CustomerRisk.credit_currency,
+                    CustomerRisk.in_default, CustomerRisk.scored_at)
+             .order_by(CustomerRisk.customer_id).limit(limit))
+    if after is not None:
+        query = query.where(CustomerRisk.customer_id > after)
+    if customer_ids is not None:
+        query = query.where(CustomerRisk.customer_id.in_(list(customer_ids)))
+    rows = session.execute(query).all()
+    n = len(rows)
+    matrix = np.array([[math.nan if (v := (r.features or {}).get(name)) is None else v
+                        for name in FEATURE_NAMES] for r in rows],
+                      dtype=np.float64).reshape(n, len(FEATURE_NAMES))
+    return FeatureFrame(
+        as_of=max((r.scored_at for r in rows), default=dt.datetime.now(dt.UTC)),
+        customer_ids=[r.customer_id for r in rows], matrix=matrix,
+        outstanding=[_money(r.outstanding_balance) for r in rows],
+        overdue=[_money(r.overdue_amount) for r in rows],
+        credit_limit=[None if r.credit_limit is None else _money(r.credit_limit)
+                      for r in rows],
+        credit_currency=[r.credit_currency for r in rows],
+        active=np.ones(n, dtype=bool), in_default=np.array([bool(r.in_default) for r in rows],
+                                                           dtype=bool),
+        churned=np.zeros(n, dtype=bool))
 
 
 def features_for(session: Session, *, customer_ids: Sequence[str],

@@ -8,7 +8,12 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from services.scoring.features.service import FeatureFrame, features_for, features_page
+from services.scoring.features.service import (
+    FeatureFrame,
+    features_for,
+    features_page,
+    stored_features_page,
+)
 from services.scoring.jobs.service import Progress
 from services.scoring.scores import engine
 from services.scoring.scores.service import score_frame
@@ -35,24 +40,35 @@ def selected_ids(db: Database, flt: dict[str, Any]) -> list[str] | None:
         return list(session.scalars(query))
 
 
-def _fetch_page(db: Database, after: str | None, batch: int) -> FeatureFrame:
-    with db.transaction() as session:
+def never_scored(db: Database) -> list[str]:
+    with db.read() as session:
+        return list(session.scalars(
+            select(Customer.customer_id)
+            .outerjoin(CustomerRisk, CustomerRisk.customer_id == Customer.customer_id)
+            .where(CustomerRisk.customer_id.is_(None)).order_by(Customer.customer_id)))
+
+
+def _fetch_page(db: Database, after: str | None, batch: int, stored: bool) -> FeatureFrame:
+    with db.read() as session:
+        if stored:
+            return stored_features_page(session, after=after, limit=batch)
         return features_page(session, as_of=utcnow(), after=after, limit=batch)
 
 
 def _rescore_all(db: Database, *, batch: int, trigger: str, total: int, progress: Progress,
-                 policy: TierPolicy, scorers: dict[str, engine.Scorer]) -> int:
+                 policy: TierPolicy, scorers: dict[str, engine.Scorer], stored: bool) -> int:
     """Everyone in id order. The next page's features are fetched (by the database, on a
     second connection) while this page is scored and written, so both cores work."""
     done = 0
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rescore-fetch") as pool:
-        pending: Future[FeatureFrame] | None = pool.submit(_fetch_page, db, None, batch)
+        pending: Future[FeatureFrame] | None = pool.submit(_fetch_page, db, None, batch, stored)
         while pending is not None:
             frame = pending.result()
-            pending = (pool.submit(_fetch_page, db, frame.customer_ids[-1], batch)
+            pending = (pool.submit(_fetch_page, db, frame.customer_ids[-1], batch, stored)
                        if len(frame) == batch else None)
             with db.transaction() as session:
-                score_frame(session, frame, trigger=trigger, now=frame.as_of, policy=policy,
+                score_frame(session, frame, trigger=trigger,
+                            now=utcnow() if stored else frame.as_of, policy=policy,
                             scorers=scorers)
             done += len(frame)
             progress(f"scored {done}/{total}", done / max(total, 1))
@@ -63,6 +79,8 @@ def run_rescore(db: Database, job: ScoringJob, progress: Progress) -> dict[str, 
     flt = dict(job.request.get("filter") or {})
     trigger = str(job.request.get("trigger") or "rescore")[:50]
     batch = int(job.request.get("batch_size") or get_scoring_settings().rescore_batch_size)
+    # After a promotion or rollback only the model changed: score the stored vectors.
+    stored = job.request.get("features") == "stored"
     ids = selected_ids(db, flt)
     with db.transaction() as session:
         total = len(ids) if ids is not None else int(
@@ -72,15 +90,23 @@ def run_rescore(db: Database, job: ScoringJob, progress: Progress) -> dict[str, 
     done = 0
     if ids is None:
         done = _rescore_all(db, batch=batch, trigger=trigger, total=total, progress=progress,
-                            policy=policy, scorers=scorers)
-    else:
-        for start in range(0, len(ids), batch):
-            chunk = ids[start:start + batch]
-            with db.transaction() as session:
-                now = utcnow()
-                frame = features_for(session, customer_ids=chunk, as_of=now)
+                            policy=policy, scorers=scorers, stored=stored)
+    listed = ids if ids is not None else (never_scored(db) if stored else [])
+    for start in range(0, len(listed), batch):
+        chunk = listed[start:start + batch]
+        with db.transaction() as session:
+            now = utcnow()
+            frames = []
+            if stored and ids is not None:
+                frames.append(stored_features_page(session, after=None, limit=len(chunk),
+                                                   customer_ids=chunk))
+            # Customers never scored have no stored vector: their features are computed.
+            missing = set(chunk).difference(*(f.customer_ids for f in frames))
+            if missing:
+                frames.append(features_for(session, customer_ids=sorted(missing), as_of=now))
+            for frame in frames:
                 score_frame(session, frame, trigger=trigger, now=now, policy=policy,
                             scorers=scorers)
-            done += len(chunk)
-            progress(f"scored {done}/{total}", done / max(total, 1))
-    return {"customers": done, "filter": flt}
+        done += len(chunk)
+        progress(f"scored {done}/{total}", done / max(total, 1))
+    return {"customers": done, "filter": flt, "features": "stored" if stored else "recomputed"}

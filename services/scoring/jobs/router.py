@@ -23,7 +23,8 @@ def rescore(body: RescoreRequest, request: Request, db: Database = DatabaseDep) 
     with db.transaction() as session:
         job = service.create_job(session, kind="rescore",
                                  actor=current_principal(request).actor,
-                                 request={"filter": flt, "trigger": "rescore"})
+                                 request={"filter": flt, "trigger": "rescore",
+                                          "features": body.features})
         return JobOut.model_validate(job, from_attributes=True)
 
 

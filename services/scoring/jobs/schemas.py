@@ -51,3 +51,7 @@ class RescoreRequest(SafeModel):
                                                               {"filter": {}}]})
 
     filter: RescoreFilter = Field(default_factory=RescoreFilter)
+    features: Literal["recompute", "stored"] = Field("recompute", description=(
+        "`recompute` computes every feature from the stored events (the nightly run); "
+        "`stored` scores the feature vectors kept at the last scoring, for when only the "
+        "model changed (what a promotion or rollback runs), several times faster"))

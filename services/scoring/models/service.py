@@ -42,7 +42,9 @@ def list_models(session: Session, *, target: str | None, status: str | None, lim
 
 
 def _rescore_everyone(session: Session, actor: str, reason: str) -> int:
-    return create_job(session, kind="rescore", request={"filter": {}, "reason": reason},
+    # Only the model changed: the job scores the feature vectors stored at the last scoring.
+    return create_job(session, kind="rescore", request={"filter": {}, "reason": reason,
+                                                        "features": "stored"},
                       actor=actor).id
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -25,8 +26,21 @@ TARGETS = ("default", "churn")
 
 @dataclass
 class ScoreResult:
+    """PDs for every row, and the rows' reasons on demand: a scorer whose reasons are
+    costly (LightGBM's contributions cost about a hundred predictions each) computes them
+    only for the rows asked for."""
+
     pd: np.ndarray
-    reasons: list[list[Reason]]
+    explain: Callable[[np.ndarray], list[list[Reason]]]
+
+    def reasons_for(self, rows: np.ndarray) -> dict[int, list[Reason]]:
+        rows = np.asarray(rows, dtype=np.int64)
+        return dict(zip(rows.tolist(), self.explain(rows), strict=True)) if len(rows) else {}
+
+    @property
+    def reasons(self) -> list[list[Reason]]:
+        """Every row's reasons (computes them all)."""
+        return self.explain(np.arange(len(self.pd)))
 
 
 class Scorer(Protocol):
@@ -55,8 +69,8 @@ class ScorecardScorer:
         self.model_version = card.model_version
 
     def score(self, session: Session, frame: FeatureFrame) -> ScoreResult:
-        pd, reasons = self.card.score(frame.matrix)
-        return ScoreResult(pd=pd, reasons=reasons)
+        pd, reasons = self.card.score(frame.matrix)  # its reasons cost no more than its PD
+        return ScoreResult(pd=pd, explain=lambda rows: [reasons[i] for i in rows.tolist()])
 
 
 def contribution_reasons(names: list[str], values: np.ndarray, contrib: np.ndarray,
@@ -106,12 +120,29 @@ class LightGbmScorer:
 
     def score(self, session: Session, frame: FeatureFrame) -> ScoreResult:
         if len(frame) == 0:
-            return ScoreResult(pd=np.zeros(0), reasons=[])
+            return ScoreResult(pd=np.zeros(0), explain=lambda rows: [])
         x = self.matrix(session, frame)
-        contrib = np.asarray(self.booster.predict(x, pred_contrib=True, num_threads=1))
-        raw = contrib.sum(axis=1)
+        raw = np.asarray(self.booster.predict(x, raw_score=True, num_threads=1))
         pd = 1.0 / (1.0 + np.exp(-raw))
-        return ScoreResult(pd=pd, reasons=contribution_reasons(self.features, x, contrib))
+        return ScoreResult(pd=pd, explain=lambda rows: self.explain(x[rows]))
+
+    def explain(self, x: np.ndarray) -> list[list[Reason]]:
+        """Reasons for the rows of ``x`` (this model's columns): SHAP contributions, which
+        cost about a hundred predictions each, so only where they are needed."""
+        contrib = np.asarray(self.booster.predict(x, pred_contrib=True, num_threads=1))
+        return contribution_reasons(self.features, x, contrib)
+
+    def explain_stored(self, session: Session, customer_id: str,
+                       features: dict[str, Any]) -> list[Reason]:
+        """Reasons for one customer from the feature vector stored when it was scored."""
+        if self.source == "file":
+            from services.scoring.models.file_training import attribute_matrix
+
+            x = attribute_matrix(session, [customer_id], self.features, self.categories)
+        else:
+            x = np.array([[math.nan if features.get(name) is None else float(features[name])
+                           for name in self.features]], dtype=np.float64)
+        return self.explain(x)[0]
 
 
 # Parsing a model's text is costly: one scorer per model per process. The key carries the
@@ -133,12 +164,33 @@ def scorer_for_model(model: RiskModel) -> LightGbmScorer:
         return scorer
 
 
-def scorer_for_id(session: Session, model_id: int, created_at: Any) -> LightGbmScorer | None:
+def scorer_for_id(session: Session, model_id: int, created_at: Any = None
+                  ) -> LightGbmScorer | None:
+    """The model's scorer; without ``created_at`` it is read (one short query)."""
+    if created_at is None:
+        created_at = session.scalar(select(RiskModel.created_at).where(RiskModel.id == model_id))
+        if created_at is None:
+            return None
     cached = _boosters.get(_key(model_id, created_at))
     if cached is not None:
         return cached
     model = session.get(RiskModel, model_id)
     return None if model is None else scorer_for_model(model)
+
+
+def explain_stored(session: Session, *, target: str, model_id: int | None, customer_id: str,
+                   features: dict[str, Any]) -> list[Reason] | None:
+    """The reasons of a stored score, from the feature vector kept with it, by the model
+    that scored it (the built-in scorecard when ``model_id`` is None). None if that model
+    is gone."""
+    if model_id is None:
+        from services.scoring.features.definitions import FEATURE_NAMES
+
+        row = np.array([[math.nan if features.get(name) is None else float(features[name])
+                         for name in FEATURE_NAMES]], dtype=np.float64)
+        return SCORECARDS[target].score(row)[1][0]
+    scorer = scorer_for_id(session, model_id)
+    return None if scorer is None else scorer.explain_stored(session, customer_id, features)
 
 
 def champions(session: Session) -> dict[str, Scorer]:

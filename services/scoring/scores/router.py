@@ -38,7 +38,11 @@ def get_risk(customer_id: str, db: Database = DatabaseDep,
             raise NotFound(f"No customer {customer_id!r}.")
         if found.view is None:
             raise NotScored(f"Customer {customer_id!r} has not been scored yet.")
-        return model_response(RiskOut.of(found.view, include_features=include == "features"))
+        explained = service.explain_missing(session, found.view.risk)
+    if explained:  # the first read of a score that moved too little to explain at once
+        with db.autocommit() as session:
+            service.keep_reasons(session, found.view.risk, explained)
+    return model_response(RiskOut.of(found.view, include_features=include == "features"))
 
 
 @router.get("/{customer_id}/scores", operation_id="risk-scores",

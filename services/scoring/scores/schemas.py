@@ -62,8 +62,8 @@ class RiskOut(BaseModel):
             override=None if override is None else TierOverrideInForce(
                 tier=override.tier, reason=override.reason, expires_at=override.expires_at,
                 created_by=override.created_by),
-            strategy=tiering.strategy, reasons=risk.reasons,
-            churn_reasons=risk.churn_reasons,
+            strategy=tiering.strategy, reasons=risk.reasons or [],
+            churn_reasons=risk.churn_reasons or [],
             model_version=risk.model_version, churn_model_version=risk.churn_model_version,
             feature_set=risk.feature_set, feature_set_version=risk.feature_set_version,
             tier_config_version=tiering.tier_config_version,
@@ -83,7 +83,9 @@ class ScoreOut(BaseModel):
     model_version: str
     feature_set: str
     feature_set_version: int
-    reasons: list[Reason]
+    reasons: list[Reason] | None = Field(description=(
+        "null when the score moved too little to be explained when it was written (the "
+        "current risk is explained on first read), and for a challenger's score"))
     trigger: str
     shadow: bool
 

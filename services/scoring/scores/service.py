@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table, func, select
+import numpy as np
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session
 
 from services.scoring.features.service import FeatureFrame, features_for, features_page
@@ -94,23 +95,40 @@ def score_frame(session: Session, frame: FeatureFrame, *, trigger: str,
     previous = {row.customer_id: row._asdict() for row in session.execute(
         select(CustomerRisk.customer_id, CustomerRisk.pd_default, CustomerRisk.tier,
                CustomerRisk.model_version, CustomerRisk.pd_churn,
-               CustomerRisk.churn_model_version).where(CustomerRisk.customer_id.in_(ids)))}
+               CustomerRisk.churn_model_version, CustomerRisk.reasons,
+               CustomerRisk.churn_reasons).where(CustomerRisk.customer_id.in_(ids)))}
     d_scorer, c_scorer = scorers["default"], scorers["churn"]
+    tiers = [policy.tier_for(float(pd)) for pd in pd_default]
+    moved = [material_move(previous.get(cid), float(pd_default[i]), tiers[i])
+             for i, cid in enumerate(ids)]
+    # Reasons now only where the score moved materially (alerts and reviews are told, and
+    # show why); an unchanged score keeps its reasons; any other is explained on first read.
+    default_reasons = default.reasons_for(
+        np.flatnonzero(np.array(moved, dtype=bool) & ~frame.in_default))
     risk_rows: list[dict[str, Any]] = []
     history: list[dict[str, Any]] = []
     notices: list[tuple[str, dict[str, Any]]] = []  # (customer, score-changed payload)
     results: list[Scored] = []
     feature_rows = frame.rows()
     for i, cid in enumerate(ids):
-        pd = float(pd_default[i])
-        tier = policy.tier_for(pd)
-        reasons = [IN_DEFAULT_REASON] if frame.in_default[i] else default.reasons[i]
+        pd, tier = float(pd_default[i]), tiers[i]
         prev = previous.get(cid)
+        default_same = (prev is not None and abs(prev["pd_default"] - pd) <= 1e-9
+                        and prev["model_version"] == d_scorer.model_version)
+        churn_pd = float(pd_churn[i])
+        churn_same = (prev is not None and prev["pd_churn"] is not None
+                      and abs(prev["pd_churn"] - churn_pd) <= 1e-9
+                      and prev["churn_model_version"] == c_scorer.model_version)
+        if frame.in_default[i]:
+            reasons: list[engine.Reason] | None = [IN_DEFAULT_REASON]
+        else:
+            reasons = default_reasons.get(i, prev["reasons"] if default_same and prev else None)
+        churn_reasons = prev["churn_reasons"] if churn_same and prev else None
         risk_rows.append({
             "customer_id": cid, "pd_default": pd, "points": int(points[i]), "tier": tier,
             "model_id": d_scorer.model_id, "model_version": d_scorer.model_version,
-            "reasons": reasons, "pd_churn": float(pd_churn[i]),
-            "churn_model_version": c_scorer.model_version, "churn_reasons": churn.reasons[i],
+            "reasons": reasons, "pd_churn": churn_pd, "churn_model_id": c_scorer.model_id,
+            "churn_model_version": c_scorer.model_version, "churn_reasons": churn_reasons,
             "feature_set": d_scorer.feature_set,
             "feature_set_version": d_scorer.feature_set_version,
             "features": feature_rows[i], "outstanding_balance": frame.outstanding[i],
@@ -120,27 +138,23 @@ def score_frame(session: Session, frame: FeatureFrame, *, trigger: str,
             "tier_config_version": policy.version, "trigger": trigger, "scored_at": now,
         })
         base = {"customer_id": cid, "scored_at": now, "trigger": trigger, "shadow": False}
-        if (prev is None or abs(prev["pd_default"] - pd) > 1e-9 or prev["tier"] != tier
-                or prev["model_version"] != d_scorer.model_version):
+        if not default_same or prev is None or prev["tier"] != tier:
             history.append({**base, "target": "default", "pd": pd, "points": int(points[i]),
                             "tier": tier, "model_id": d_scorer.model_id,
                             "model_version": d_scorer.model_version,
                             "feature_set": d_scorer.feature_set,
                             "feature_set_version": d_scorer.feature_set_version,
                             "reasons": reasons})
-        churn_pd = float(pd_churn[i])
-        if (prev is None or prev["pd_churn"] is None or abs(prev["pd_churn"] - churn_pd) > 1e-9
-                or prev["churn_model_version"] != c_scorer.model_version):
+        if not churn_same:
             history.append({**base, "target": "churn", "pd": churn_pd,
                             "points": int(churn_points[i]), "tier": None,
                             "model_id": c_scorer.model_id,
                             "model_version": c_scorer.model_version,
                             "feature_set": c_scorer.feature_set,
                             "feature_set_version": c_scorer.feature_set_version,
-                            "reasons": churn.reasons[i]})
-        moved = material_move(prev, pd, tier)
-        results.append(Scored(cid, pd, tier, moved))
-        if moved:
+                            "reasons": churn_reasons})
+        results.append(Scored(cid, pd, tier, moved[i]))
+        if moved[i]:
             payload = {"customer_id": cid, "pd": pd, "points": int(points[i]), "tier": tier,
                        "previous_pd": None if prev is None else prev["pd_default"],
                        "previous_tier": None if prev is None else prev["tier"],
@@ -164,7 +178,8 @@ def score_frame(session: Session, frame: FeatureFrame, *, trigger: str,
                                 "model_version": scorer.model_version,
                                 "feature_set": scorer.feature_set,
                                 "feature_set_version": scorer.feature_set_version,
-                                "reasons": result.reasons[i]})
+                                # A challenger's score is compared, not explained.
+                                "reasons": None})
     # One statement per table per batch, not one per row.
     repository.bulk_write(session, _table(CustomerRisk), risk_rows, upsert_key="customer_id")
     repository.bulk_write(session, _table(Score), history)
@@ -237,6 +252,37 @@ def lookup_risk(session: Session, customer_id: str, *, now: dt.datetime | None =
     policy = policy_at_version(session, policy_version)
     return RiskLookup(exists=True, view=RiskView(
         risk=risk, tiering=tier_in_force(policy, risk.pd_default, override)))
+
+
+def explain_missing(session: Session, risk: CustomerRisk) -> dict[str, list[engine.Reason]]:
+    """Reasons of ``risk`` not computed when it was scored, computed now from its stored
+    feature vector (and set on it, detached, so nothing is flushed by accident)."""
+    wanted = {"reasons": ("default", risk.model_id), "churn_reasons": ("churn",
+                                                                       risk.churn_model_id)}
+    explained: dict[str, list[engine.Reason]] = {}
+    for column, (target, model_id) in wanted.items():
+        if getattr(risk, column) is None and (target == "default" or risk.pd_churn is not None):
+            reasons = engine.explain_stored(session, target=target, model_id=model_id,
+                                            customer_id=risk.customer_id,
+                                            features=risk.features or {})
+            if reasons is not None:
+                explained[column] = reasons
+    if explained:
+        if risk in session:
+            session.expunge(risk)
+        for column, reasons in explained.items():
+            setattr(risk, column, reasons)
+    return explained
+
+
+def keep_reasons(session: Session, risk: CustomerRisk,
+                 explained: dict[str, list[engine.Reason]]) -> None:
+    """Store reasons computed on read, unless the customer was scored again since (two
+    readers explaining the same score at once write the same reasons)."""
+    session.execute(update(CustomerRisk)
+                    .where(CustomerRisk.customer_id == risk.customer_id,
+                           CustomerRisk.scored_at == risk.scored_at)
+                    .values(explained))
 
 
 def score_history(session: Session, *, customer_id: str, target: str | None, shadow: bool,

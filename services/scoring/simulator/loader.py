@@ -7,7 +7,8 @@ import csv
 import datetime as dt
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -189,10 +190,18 @@ def outlook_events(portfolio: Portfolio) -> list[dict[str, Any]]:
 
 
 def push_through_api(portfolio: Portfolio, *, gateway: str, api_key: str,
-                     batch_size: int = 1000, timeout: float = 60.0) -> dict[str, int]:
+                     batch_size: int = 1000, timeout: float = 60.0,
+                     progress: Callable[[dict[str, int], int], None] | None = None,
+                     concurrency: int = 1) -> dict[str, int]:
     """As a CRM would: profiles to ``POST /v1/customers/batch`` ({"customers": [...]}),
-    outlooks and then CloudEvents to ``POST /v1/events/batch`` (a JSON array), ≤1000 each."""
+    outlooks and then CloudEvents to ``POST /v1/events/batch`` (a JSON array), ≤1000 each.
+    ``progress(counts so far, total items)`` is called after each batch; ``concurrency``
+    event batches are in flight at once (profiles always go first: events name them)."""
     counts = {"customers": 0, "events": 0, "outlooks": 0}
+    events = list(portfolio.events())
+    outlooks = outlook_events(portfolio)
+    total = len(portfolio.customers) + len(outlooks) + len(events)
+    tell = progress or (lambda _counts, _total: None)
     headers = {"Authorization": f"Bearer {api_key}"}
     size = min(batch_size, 1000)
     with httpx.Client(base_url=gateway.rstrip("/"), headers=headers, timeout=timeout) as client:
@@ -201,10 +210,17 @@ def push_through_api(portfolio: Portfolio, *, gateway: str, api_key: str,
         for batch in _batches(profiles, size):
             client.post("/v1/customers/batch", json={"customers": batch}).raise_for_status()
             counts["customers"] += len(batch)
-        for batch in _batches(outlook_events(portfolio), size):
+            tell(counts, total)
+        for batch in _batches(outlooks, size):
             client.post("/v1/events/batch", json=batch).raise_for_status()
             counts["outlooks"] += len(batch)
-        for batch in _batches(portfolio.events(), size):
+            tell(counts, total)
+        def send(batch: list[dict[str, Any]]) -> int:
             client.post("/v1/events/batch", json=batch).raise_for_status()
-            counts["events"] += len(batch)
+            return len(batch)
+
+        with ThreadPoolExecutor(max_workers=max(concurrency, 1)) as pool:
+            for sent in pool.map(send, _batches(events, size)):
+                counts["events"] += sent
+                tell(counts, total)
     return counts

@@ -1,0 +1,111 @@
+"""Reasons where they are needed: a rescore explains the scores that moved materially, keeps
+the reasons of unchanged scores, leaves the rest to be explained on first read (and keeps
+them then); a rescore after a promotion scores the stored feature vectors."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from services.scoring.features.definitions import FEATURE_INDEX, FEATURE_NAMES, FEATURE_SET
+from services.scoring.features.service import features_all
+from services.scoring.jobs.rescore import run_rescore
+from services.scoring.scores.points import FACTOR
+from services.scoring.simulator.loader import load_into_database
+from services.scoring.simulator.portfolio import SimConfig, simulate
+from shared.db import Database
+from shared.models import utcnow
+from shared.models.scoring import CustomerRisk, ModelChampion, RiskModel, ScoringJob
+from tests.scoring.conftest import READ
+
+
+def _rescore(db: Database, **request: Any) -> dict[str, Any]:
+    job = ScoringJob(kind="rescore", request={"filter": {}, "trigger": "test", **request},
+                     created_by="test")
+    return run_rescore(db, job, lambda *_a, **_k: None)
+
+
+@pytest.fixture
+def champion(db: Database) -> lgb.Booster:
+    """A LightGBM default champion trained on the simulated portfolio's own features."""
+    load_into_database(db, simulate(SimConfig(customers=120, months=12, seed=8,
+                                              end=dt.date(2026, 6, 1))))
+    with db.transaction() as session:
+        frame = features_all(session, as_of=utcnow())
+    days_past_due = np.nan_to_num(frame.column("days_past_due"))
+    y = (days_past_due > np.quantile(days_past_due, 0.9)).astype(float)  # a tenth go bad
+    booster = lgb.train({"objective": "binary", "verbose": -1, "num_threads": 1,
+                         "min_data_in_leaf": 5}, lgb.Dataset(frame.matrix, y), 20)
+    with db.transaction() as session:
+        model = RiskModel(name="test", target="default", source="events", status="champion",
+                          feature_set=FEATURE_SET, feature_set_version=1,
+                          features=list(FEATURE_NAMES), categories={},
+                          model_text=booster.model_to_string(), created_by="test")
+        session.add(model)
+        session.flush()
+        session.add(ModelChampion(target="default", model_id=model.id, promoted_by="test"))
+    return booster
+
+
+def _risks(db: Database) -> dict[str, CustomerRisk]:
+    with db.transaction() as session:
+        return {r.customer_id: r for r in session.scalars(select(CustomerRisk))}
+
+
+def test_moved_scores_are_explained_now_the_rest_on_first_read(
+        db: Database, client: TestClient, champion: lgb.Booster) -> None:
+    _rescore(db)
+    risks = _risks(db)
+    explained = [r for r in risks.values() if r.reasons is not None]
+    pending = [r for r in risks.values() if r.reasons is None]
+    # New customers outside the low tier moved materially: explained at once.
+    assert explained and all(r.tier != "low" or r.in_default for r in explained)
+    assert pending and all(r.tier == "low" for r in pending)
+
+    risk = pending[0]
+    answer = client.get(f"/v1/customers/{risk.customer_id}/risk", headers=READ)
+    assert answer.status_code == 200
+    reasons = answer.json()["reasons"]
+    x = np.array([[np.nan if risk.features[n] is None else risk.features[n]
+                   for n in FEATURE_NAMES]])
+    contrib = champion.predict(x, pred_contrib=True)[0, :-1]
+    top = int(np.argmax(contrib))
+    kept = _risks(db)[risk.customer_id].reasons  # kept for the next reader
+    assert kept is not None and [r["text"] for r in kept] == [r["text"] for r in reasons]
+    if contrib[top] > 0:
+        assert reasons[0]["feature"] == FEATURE_NAMES[top]
+        assert reasons[0]["points"] == -round(contrib[top] * FACTOR)
+        assert kept[0]["log_odds"] == pytest.approx(contrib[top], abs=1e-6)
+    else:
+        assert reasons == []  # nothing raises this customer's risk
+
+    # A rescore with nothing new keeps every reason it already had.
+    _rescore(db)
+    again = _risks(db)
+    assert again[risk.customer_id].reasons == kept
+    assert all(again[r.customer_id].reasons == r.reasons for r in explained)
+
+
+def test_a_rescore_after_promotion_scores_the_stored_vectors(
+        db: Database, champion: lgb.Booster) -> None:
+    _rescore(db)
+    before = _risks(db)
+    result = _rescore(db, features="stored")
+    assert result == {"customers": len(before), "filter": {}, "features": "stored"}
+    after = _risks(db)
+    ids = sorted(after)
+    stored = np.array([[np.nan if before[c].features[n] is None else before[c].features[n]
+                        for n in FEATURE_NAMES] for c in ids])
+    expected = champion.predict(stored)
+    in_default = np.array([after[c].in_default for c in ids])
+    expected[in_default] = 1.0
+    np.testing.assert_allclose([after[c].pd_default for c in ids], expected, rtol=1e-9)
+    assert all(after[c].scored_at > before[c].scored_at for c in ids)
+    assert all(after[c].features == before[c].features for c in ids)
+    assert stored[:, FEATURE_INDEX["days_past_due"]].max() > 0  # a portfolio with arrears
