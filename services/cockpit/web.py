@@ -52,7 +52,7 @@ SCREENS = (
            lambda s: s.allows("audit:read") or s.allows("admin")),
 )
 TIER_ICONS = {"low": "●", "medium": "◆", "high": "▲", "unscored": "○"}
-SEVERITY_ICONS = {"info": "ⓘ", "warning": "⚠", "critical": "⛔"}
+SEVERITY_ICONS = {"info": "ⓘ", "warning": "⚠", "critical": "✖"}
 
 
 class NotSignedIn(Exception):
