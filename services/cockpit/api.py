@@ -4,6 +4,9 @@ user's key, so every read and write is scope-checked and audited as that user.""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,10 +32,43 @@ class ApiError(Exception):
 Params = Mapping[str, Any] | list[tuple[str, Any]] | None
 
 
+class ReportCache:
+    """Answers of portfolio-wide reads (the reports) kept ``seconds`` per key and URL, so a
+    desk that reloads its overview does not recompute the whole portfolio each time. Keyed
+    by a hash of the key: one key never sees what another key's scopes fetched."""
+
+    def __init__(self, seconds: float, max_entries: int = 512) -> None:
+        self.seconds = seconds
+        self.max_entries = max_entries
+        self._entries: dict[str, tuple[float, Any]] = {}
+
+    def key(self, api_key: str, path: str, params: Params) -> str:
+        items = sorted((str(k), str(v)) for k, v in (
+            params.items() if isinstance(params, Mapping) else params or []))
+        return hashlib.sha256(json.dumps([api_key, path, items]).encode()).hexdigest()
+
+    def get(self, key: str) -> Any:
+        hit = self._entries.get(key)
+        if hit is None or hit[0] <= time.monotonic():
+            return None
+        return hit[1]
+
+    def put(self, key: str, value: Any) -> None:
+        now = time.monotonic()
+        if len(self._entries) >= self.max_entries:
+            self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+        self._entries[key] = (now + self.seconds, value)
+
+
 class Api:
-    def __init__(self, client: httpx.AsyncClient, api_key: str) -> None:
+    def __init__(self, client: httpx.AsyncClient, api_key: str,
+                 cache: ReportCache | None = None) -> None:
         self.client = client
         self.headers = {"Authorization": f"Bearer {api_key}"}
+        self.api_key = api_key
+        self.cache = cache
 
     async def request(self, method: str, path: str, *, params: Params = None,
                       json: Any = None, accept: str = "application/json") -> httpx.Response:
@@ -49,7 +85,15 @@ class Api:
         return response
 
     async def get(self, path: str, params: Params = None) -> Any:
-        return (await self.request("GET", path, params=params)).json()
+        cache = self.cache if path.startswith("/v1/reports/") else None
+        if cache is None or cache.seconds <= 0:
+            return (await self.request("GET", path, params=params)).json()
+        key = cache.key(self.api_key, path, _without_empty(params))
+        found = cache.get(key)
+        if found is None:
+            found = (await self.request("GET", path, params=params)).json()
+            cache.put(key, found)
+        return found
 
     async def post(self, path: str, json: Any = None) -> Any:
         response = await self.request("POST", path, json=json)

@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from services.cockpit import auth, screens
-from services.cockpit.api import ApiError
+from services.cockpit.api import ApiError, ReportCache
 from services.cockpit.session import SESSION_COOKIE, SessionBox
 from services.cockpit.settings import CockpitSettings, get_cockpit_settings
 from services.cockpit.web import (
@@ -76,6 +76,7 @@ def create_app(settings: CockpitSettings | None = None) -> FastAPI:
     app.state.service_name = "cockpit"
     app.state.cockpit_settings = settings
     app.state.metrics = Metrics("cockpit")
+    app.state.report_cache = ReportCache(settings.report_cache_seconds)
     app.state.sessions = SessionBox(keys=settings.session_keys,
                                     max_age_seconds=settings.session_hours * 3600)
 

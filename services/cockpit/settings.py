@@ -24,6 +24,9 @@ class CockpitSettings(BaseSettings):
     cookie_secure: bool = Field(
         False, description="mark cookies `Secure` (set it when users reach the gateway over "
                            "HTTPS, as they should in production)")
+    report_cache_seconds: float = Field(
+        30.0, ge=0, le=3600, description="how long the cockpit reuses a report answer (per "
+        "key and URL) for its pages; 0 asks the API every time (CSV downloads always do)")
     api_timeout_seconds: float = Field(10.0, gt=0, description="timeout of each API call the "
                                        "cockpit makes for a page")
 

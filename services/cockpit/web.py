@@ -80,7 +80,7 @@ def current_session(request: Request) -> Session:
 
 
 def api_for(request: Request, session: Session) -> Api:
-    return Api(request.app.state.client, session.api_key)
+    return Api(request.app.state.client, session.api_key, request.app.state.report_cache)
 
 
 def require(session: Session, slug: str) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from services.cockpit.api import ReportCache
 from services.cockpit.catalogue import extracted, missing
 from services.cockpit.i18n import LOCALES, Formatter, negotiate
 from services.cockpit.screens import sparkline
@@ -84,3 +85,19 @@ def test_a_sparkline_spans_its_box_with_the_highest_pd_on_top() -> None:
     assert [x for x, _ in points] == [0.0, 48.0, 96.0]
     assert min(points, key=lambda p: p[1])[0] == 48.0  # SVG y grows downwards
     assert len(sparkline([0.2]).split()) == 2 and sparkline([]) == ""
+
+
+def test_report_answers_are_reused_per_key_until_they_expire() -> None:
+    cache = ReportCache(seconds=0.05)
+    mine = cache.key("rw_key_a", "/v1/reports/aging", {"top": 5})
+    assert mine == cache.key("rw_key_a", "/v1/reports/aging", [("top", "5")])
+    assert mine != cache.key("rw_key_b", "/v1/reports/aging", {"top": 5})  # per key
+    assert mine != cache.key("rw_key_a", "/v1/reports/aging", {"top": 6})
+    cache.put(mine, {"rows": [1]})
+    assert cache.get(mine) == {"rows": [1]}
+    time.sleep(0.08)
+    assert cache.get(mine) is None
+    small = ReportCache(seconds=60, max_entries=2)
+    for n in range(3):
+        small.put(str(n), n)
+    assert small.get("2") == 2 and len(small._entries) <= 2
