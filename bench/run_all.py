@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SCRIPTS = ["gateway.py", "ingest.py", "bus.py", "scoring.py", "audit.py"]
+SCRIPTS = ["gateway.py", "requests.py", "ingest.py", "bus.py", "scoring.py", "capacity.py",
+           "models.py", "alerts.py", "drills.py", "reviews.py", "audit.py"]
 
 
 def main() -> int:

@@ -176,9 +176,8 @@ def run_drill(api: Api, *, timeout: float) -> str:
     if not api.has_path("/v1/drills"):
         return "drills: not available on this stack"
     playbooks = api.get("/v1/playbooks")
-    items = playbooks.get("items", playbooks) if isinstance(playbooks, dict) else playbooks
-    chosen = next((p for p in items if "default" in str(p.get("name", "")).lower()),
-                  items[0] if items else None)
+    chosen = next((p for p in playbooks if "default" in str(p.get("name", "")).lower()),
+                  playbooks[0] if playbooks else None)
     if chosen is None:
         return "drills: no playbook to rehearse"
     drill = api.post("/v1/drills", {"playbook_id": chosen["id"]})
@@ -186,13 +185,17 @@ def run_drill(api: Api, *, timeout: float) -> str:
     def check() -> tuple[bool, float, str]:
         nonlocal drill
         drill = api.get(f"/v1/drills/{drill['id']}")
-        detected = drill.get("time_to_detect_ms") is not None or drill.get("alert_id")
-        return bool(detected), 0.5, str(drill.get("status", ""))[:40]
+        if drill["status"] == "send_failed":
+            raise DemoError(f"the drill's events were refused: {drill.get('send_error')}")
+        detected = drill.get("alert_id") is not None
+        return detected, 0.5 if drill.get("sent_at") else 0.1, str(drill["status"])
 
-    wait_until(check, label=f"drill of {chosen['name']}"[:28], timeout=timeout)
-    detect = drill.get("time_to_detect_ms")
-    return (f"drill {drill['id']} of '{chosen['name']}': alert raised"
-            + (f" {detect / 1000:.1f}s after the event" if detect is not None else ""))
+    wait_until(check, label="drill: event → alert", timeout=timeout, interval=0.2)
+    detect = drill.get("seconds_to_detect")
+    return (f"drill {drill['id']} of '{chosen['name']}' on synthetic customer "
+            f"{drill['customer_id']}: alert {drill['alert_id']} raised"
+            + (f" {detect:.2f}s after ingest stored the event" if detect is not None else "")
+            + (f", playbook run {drill['run_id']} started" if drill.get("run_id") else ""))
 
 
 def riskiest(api: Api, ids: list[str]) -> list[dict[str, Any]]:
@@ -227,10 +230,10 @@ def summary(api: Api, ids: list[str], notes: list[str]) -> None:
     open_alerts = counts.get("unresolved_by_severity", {})
     print("  open alerts: " + ", ".join(f"{k} {v:,}" for k, v in open_alerts.items()))
     if api.has_path("/v1/playbook-runs"):
-        runs = api.get("/v1/playbook-runs", limit=200)
-        items = runs.get("items", []) if isinstance(runs, dict) else runs
-        print(f"  playbook runs: {len(items)}{'+' if len(items) == 200 else ''} "
-              f"({sum(1 for r in items if r.get('status') != 'completed')} in progress)")
+        open_runs = api.get("/v1/playbook-runs", status="open", drill="false",
+                            limit=200)["items"]
+        print(f"  playbook runs in progress: {len(open_runs)}"
+              f"{'+' if len(open_runs) == 200 else ''}")
     reviews = api.get("/v1/reviews", status="open", limit=200).get("items", [])
     print(f"  open reviews: {len(reviews)}{'+' if len(reviews) == 200 else ''}")
     for note in notes:

@@ -109,7 +109,8 @@ ROUTES: tuple[Route, ...] = tuple(Route(re.compile(pattern), service) for patter
     (r"^/v1/customers/[^/]+/profile-history(/.*)?$", "reviews"),
     (r"^/v1/(customers|events|webhooks|webhook-sources|imports)(/.*)?$", "ingest"),
     (r"^/v1/(decisions|models|tiers|scoring|watchlist)(/.*)?$", "scoring"),
-    (r"^/v1/(alerts|alert-rules|silences|receivers|playbooks|drills)(/.*)?$", "alerts"),
+    (r"^/v1/(alerts|alert-rules|silences|receivers|playbooks|playbook-runs|drills)(/.*)?$",
+     "alerts"),
     (r"^/v1/(reviews|review-policies|reports|audit|queue)(/.*)?$", "reviews"),
     # The web desk: pages and their static assets; the gateway forwards them without a key.
     (r"^/ui(/.*)?$", "cockpit"),

@@ -27,6 +27,9 @@ ALERTS_NOTIFY = "alerts.notify"
 # alerts receivers -> themselves: send delivery `delivery_id` now (one item per attempt,
 # re-enqueued with a delay to back off).
 ALERTS_DELIVER = "alerts.deliver"
+# alerts API (drills) -> alerts worker: send drill `drill_id`'s scenario events to ingest's
+# API (key: the drill's customer id).
+ALERTS_DRILL = "alerts.drill"
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,8 @@ ROUTES: dict[str, Route] = {
                          consumed=True),
     ALERTS_DELIVER: Route(producer="alerts receivers", consumer="alerts worker (receivers)",
                           consumed=True),
+    ALERTS_DRILL: Route(producer="alerts API (drills)", consumer="alerts worker (drills)",
+                        consumed=True),
 }
 
 

@@ -1,4 +1,5 @@
-"""Alerts service: rules, alerts, silences, receivers and their deliveries."""
+"""Alerts service: rules, alerts, silences, receivers and their deliveries, playbooks
+and drills."""
 
 from __future__ import annotations
 
@@ -6,6 +7,10 @@ from fastapi import FastAPI
 
 from services.alerts.alerts.router import router as alerts_router
 from services.alerts.backtest.router import router as backtest_router
+from services.alerts.drills.router import router as drills_router
+from services.alerts.playbooks.router import router as playbooks_router
+from services.alerts.playbooks.router import runs_router as playbook_runs_router
+from services.alerts.playbooks.service import ensure_builtin_playbooks
 from services.alerts.receivers.router import router as receivers_router
 from services.alerts.rules.router import router as rules_router
 from services.alerts.rules.service import ensure_builtin_rules
@@ -17,12 +22,16 @@ TAGS = [
     {"name": "alert-rules", "description": "What raises alerts, versioned, with backtests"},
     {"name": "silences", "description": "Alerts recorded but not notified for a while"},
     {"name": "receivers", "description": "Where notifications go, and every delivery"},
+    {"name": "playbooks", "description": "What to do when an alert opens: ordered steps"},
+    {"name": "playbook-runs", "description": "Playbooks at work: steps, owners, deadlines"},
+    {"name": "drills", "description": "Rehearse a playbook on a synthetic customer"},
 ]
 
 
 def _seed(app: FastAPI) -> None:
     with app.state.db.transaction() as session:
         ensure_builtin_rules(session)
+        ensure_builtin_playbooks(session)
 
 
 def create_app(database_url: str | None = None) -> FastAPI:
@@ -31,7 +40,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
         title="riskwatch alerts",
         description="De-duplicated alerts on risk indicators, notifications and playbooks.",
         routers=[rules_router, backtest_router, alerts_router, silences_router,
-                 receivers_router],
+                 receivers_router, playbooks_router, playbook_runs_router, drills_router],
         tags=TAGS,
         database_url=database_url,
         on_startup=_seed,

@@ -43,6 +43,12 @@ class AlertsSettings(BaseSettings):
         65536, ge=1024, description="an event whose data is larger (as JSON) gets no verdict "
                                     "from expressions that read it: with the nesting bound, "
                                     "this caps an evaluation's work")
+    overdue_every_seconds: int = Field(
+        30, ge=1, le=59, description="how often the worker looks for playbook steps past "
+                                     "due and tells the receivers (once per step)")
+    drill_send_timeout_seconds: float = Field(
+        10.0, gt=0, le=60, description="how long the drill runner waits for ingest to "
+                                       "accept a drill's events before trying again later")
     backtest_max_days: int = Field(
         366, ge=1, description="longest window a backtest replays")
     backtest_max_events: int = Field(

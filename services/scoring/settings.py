@@ -1,5 +1,5 @@
-"""Scoring settings (prefix ``RISKWATCH_SCORING_``): rescoring batches, the nightly rescore
-and the training upload cap."""
+"""Scoring settings (prefix ``RISKWATCH_SCORING_``): rescoring batches, the nightly rescore,
+the training upload cap and the built-in scorecard's base rate."""
 
 from __future__ import annotations
 
@@ -16,6 +16,9 @@ class ScoringSettings(BaseSettings):
         2000, ge=1, description="customers scored per transaction by a rescoring job")
     nightly_rescore_hour_utc: int = Field(
         2, ge=0, le=23, description="hour (UTC) at which the worker rescores everyone")
+    scorecard_base_rate: float = Field(
+        0.01, gt=0, lt=0.5, description="the portfolio's default rate: a neutral customer's "
+        "PD under the built-in default-risk scorecard (its base points)")
     max_training_upload_bytes: int = Field(
         200 * 1024 * 1024, ge=1, description="largest CSV /v1/models/train-from-file accepts")
 

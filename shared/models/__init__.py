@@ -4,6 +4,7 @@
 from shared.models import alerts as _alerts  # noqa: E402,F401
 from shared.models import ingest as _ingest  # noqa: E402,F401
 from shared.models import notifications as _notifications  # noqa: E402,F401
+from shared.models import playbooks as _playbooks  # noqa: E402,F401
 from shared.models import reviews as _reviews  # noqa: E402,F401
 from shared.models import scoring as _scoring  # noqa: E402,F401
 from shared.models.audit import AuditCheckpoint, AuditEntry, AuditTile

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Numeric,
     String,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -44,6 +45,9 @@ class Customer(Base):
     attributes: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
     # True when the customer was created by an event that arrived before its profile.
     incomplete: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A synthetic customer a drill created: its alerts reach only receivers that opt in to
+    # drills, and portfolio figures leave it out.
+    is_drill: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The source's own timestamp of the profile version stored: older updates are skipped.
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)

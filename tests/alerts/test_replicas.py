@@ -1,4 +1,5 @@
-"""Two alerts workers on one database share the work and open each alert once."""
+"""Two alerts workers on one database share the work, open each alert once and start each
+playbook's run for it once."""
 
 from __future__ import annotations
 
@@ -6,10 +7,13 @@ import threading
 
 from sqlalchemy import func, select
 
+from services.alerts.playbooks.schemas import PlaybookIn
+from services.alerts.playbooks.service import create_playbook
 from services.alerts.worker import build_worker
 from shared.db import Database, is_postgres
 from shared.models import WorkItem
 from shared.models.alerts import Alert
+from shared.models.playbooks import PlaybookRun
 from shared.topics import ALERTS_EVENT
 from tests.alerts.conftest import add_customer, notifications, only_rules, post_event, set_risk
 
@@ -18,9 +22,14 @@ EVENTS_EACH = 3
 
 
 def test_two_workers_open_each_alert_once_and_count_every_hit(db: Database) -> None:
-    only_rules(db, {"name": "DPD over 60", "kind": "threshold", "severity": "critical",
-                    "params": {"indicator": "days_past_due", "operator": ">", "value": 60}},
-               {"name": "orders", "kind": "event", "params": {"event_type": "order.placed"}})
+    rule_ids = only_rules(
+        db, {"name": "DPD over 60", "kind": "threshold", "severity": "critical",
+             "params": {"indicator": "days_past_due", "operator": ">", "value": 60}},
+        {"name": "orders", "kind": "event", "params": {"event_type": "order.placed"}})
+    with db.transaction() as session:
+        create_playbook(session, actor="tests", body=PlaybookIn.model_validate({
+            "name": "every alert here", "trigger": {"rule_ids": rule_ids},
+            "steps": [{"title": "look", "owner_role": "analyst", "due_within_minutes": 5}]}))
     ids = [f"c-{i:02d}" for i in range(CUSTOMERS)]
     for cid in ids:
         add_customer(db, cid)
@@ -56,4 +65,15 @@ def test_two_workers_open_each_alert_once_and_count_every_hit(db: Database) -> N
     assert len(rows) == 2 * CUSTOMERS
     assert len({(r.rule_id, r.customer_id) for r in rows}) == 2 * CUSTOMERS
     assert {r.hit_count for r in rows} == {EVENTS_EACH}
-    assert len(notifications(db)) == 2 * CUSTOMERS
+    with db.sessions() as session:
+        started = list(session.scalars(select(PlaybookRun.alert_id)))
+    assert sorted(started) == sorted(session_alert_ids(db))  # one run per alert, no more
+    assert len([n for n in notifications(db) if n["notification"] == "opened"]) == \
+        2 * CUSTOMERS
+    assert len([n for n in notifications(db) if n["notification"] == "run_started"]) == \
+        2 * CUSTOMERS
+
+
+def session_alert_ids(db: Database) -> list[int]:
+    with db.sessions() as session:
+        return list(session.scalars(select(Alert.id)))

@@ -182,9 +182,22 @@ def test_report_parameters_are_validated_and_scopes_enforced(client: TestClient)
                       ).status_code == 401
 
 
-def test_reports_say_no_drills_were_excluded_while_customers_have_no_drill_flag(
-        client: TestClient) -> None:
-    assert _get(client, "/v1/reports/aging")["drill_customers_excluded"] is False
+def test_drill_customers_stay_out_of_every_portfolio_figure(
+        client: TestClient, db: Database) -> None:
+    _book(db)
+    customer(db, "drill-1", industry="retail", country="DE", is_drill=True)
+    risk(db, "drill-1", "high", outstanding="777000.00", overdue="5000.00",
+         features={"days_past_due": 75})
+    portfolio = _get(client, "/v1/reports/portfolio")
+    by = {(r["dimension"], r["value"], r["currency"]): (r["customers"], float(r["exposure"]))
+          for r in portfolio["rows"]}
+    assert by[("tier", "high", "EUR")] == (1, 9000)
+    assert by[("industry", "retail", "EUR")] == (2, 10000)
+    concentration = _get(client, "/v1/reports/concentration", top=10)
+    assert "drill-1" not in {r["customer_id"] for r in concentration["rows"]}
+    aging = _get(client, "/v1/reports/aging")
+    assert aging["drill_customers_excluded"] is True
+    assert "drill-1" not in str(aging["rows"])
 
 
 def test_reviews_of_unscored_customers_are_reported_as_unscored(

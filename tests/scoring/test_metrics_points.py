@@ -9,8 +9,9 @@ import pytest
 
 from services.scoring.features.definitions import FEATURE_INDEX, FEATURE_NAMES
 from services.scoring.models import metrics
-from services.scoring.models.scorecard import DEFAULT_SCORECARD
+from services.scoring.models.scorecard import DEFAULT_SCORECARD, odds_points
 from services.scoring.scores.points import OFFSET, pd_from_points, points_from_pd
+from services.scoring.settings import get_scoring_settings
 
 
 def test_auc_gini_ks_brier_by_hand() -> None:
@@ -68,10 +69,36 @@ def test_scorecard_points_reasons_and_order() -> None:
     pd, reasons = DEFAULT_SCORECARD.score(np.vstack([good, bad]))
     assert pd[0] < 0.01 < 0.10 < pd[1]
     assert reasons[0] == []
-    # 75 days past due costs 75 points and is the first reason; worse rating the second.
+    # 75 days past due (odds of default x12) costs 20 * log2(12) = 72 points and is the first
+    # reason; the poor rating (x2.5: 26 points) the second.
     assert [r["feature"] for r in reasons[1][:2]] == ["days_past_due", "rating"]
-    assert reasons[1][0]["points"] == -75
+    assert reasons[1][0]["points"] == -72 and reasons[1][1]["points"] == -26
     assert "days past due" in str(reasons[1][0]["text"]).lower()
     # Points add up: total points of the good row = base + sum of attribute points.
     total = DEFAULT_SCORECARD.base + DEFAULT_SCORECARD.points_matrix(good).sum()
     assert pd[0] == pytest.approx(pd_from_points(total))
+
+
+def test_scorecard_is_anchored_at_the_base_rate_with_points_from_odds_ratios(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    neutral = np.full((1, len(FEATURE_NAMES)), np.nan)
+    for attribute in DEFAULT_SCORECARD.attributes:
+        ratio_one = [bound for bound, ratio in attribute.odds if ratio == 1.0]
+        # A value inside the odds-ratio-1 range (just below its upper bound, or far above).
+        neutral[0, FEATURE_INDEX[attribute.feature]] = (ratio_one[0] - 1e-3
+                                                        if ratio_one[0] != math.inf else 1e9)
+        # Every range's points are -PDO * log2(OR).
+        assert [p for _, p in attribute.ranges] == [round(-20 * math.log2(r))
+                                                    for _, r in attribute.odds]
+    pd, reasons = DEFAULT_SCORECARD.score(neutral)
+    assert DEFAULT_SCORECARD.points_matrix(neutral).sum() == 0 and reasons == [[]]
+    assert pd[0] == pytest.approx(0.01, rel=1e-3)
+    # Doubling the odds (OR 2) is 20 points: utilisation above 100 % (OR 2.5) costs 26.
+    assert odds_points(2.0) == -20 and odds_points(0.5) == 20 and odds_points(2.5) == -26
+    monkeypatch.setenv("RISKWATCH_SCORING_SCORECARD_BASE_RATE", "0.03")
+    get_scoring_settings.cache_clear()
+    try:
+        assert DEFAULT_SCORECARD.score(neutral)[0][0] == pytest.approx(0.03, rel=1e-3)
+    finally:
+        monkeypatch.delenv("RISKWATCH_SCORING_SCORECARD_BASE_RATE")
+        get_scoring_settings.cache_clear()

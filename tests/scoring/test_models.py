@@ -13,6 +13,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from services.scoring.features.service import features_all
+from services.scoring.jobs.service import JobInputError
+from services.scoring.models.file_training import portfolio_base_rate
 from services.scoring.scores.engine import LightGbmScorer
 from services.scoring.simulator.loader import labelled_csv, load_into_database
 from services.scoring.simulator.portfolio import SimConfig, simulate
@@ -21,12 +23,12 @@ from shared.db import Database
 from shared.models import AuditEntry, utcnow
 from shared.models.scoring import CustomerRisk, RiskModel, Score, ScoringJob
 from tests.scoring.conftest import READ, WRITE, drain
-from tests.scoring.factories import add_events, event
+from tests.scoring.factories import add_customer, add_events, days, event
 
 SMALL = SimConfig(customers=400, months=24, seed=21,
                   end=dt.datetime.now(dt.UTC).date())
-TRAIN = {"target": "default", "horizon_days": 180,
-         "params": {"num_threads": 1, "num_boost_round": 80, "min_data_in_leaf": 20}}
+TRAIN = {"target": "default", "horizon_days": 180, "tuning_trials": 2, "tuning_seconds": 1,
+         "params": {"num_threads": 1, "learning_rate": 0.2, "min_data_in_leaf": 20}}
 
 
 def _job(client: TestClient, job_id: int) -> dict[str, Any]:
@@ -56,7 +58,16 @@ def test_train_promote_shadow_rollback_and_drift(db: Database, client: TestClien
     assert abs(report["metrics"]["gini"] - (2 * report["metrics"]["auc"] - 1)) < 1e-5
     assert report["train"]["period"][1] < report["cutoff"] <= report["test"]["period"][0]
     assert report["train"]["rows"] > 0 and report["test"]["bads"] > 0
-    assert len(report["calibration"]) == 10
+    assert len(report["calibration"]["deciles"]) == 10
+    assert [t["group"] for t in report["calibration"]["tiers"]] == ["low", "medium", "high"]
+    # Every baseline on the same split, the differences with their spread.
+    assert set(report["comparison"]["models"]) == {"lightgbm_default", "lightgbm_tuned",
+                                                   "woe_scorecard", "logistic", "blend"}
+    tuned_auc = report["comparison"]["models"]["lightgbm_tuned"]["auc"]
+    assert abs(tuned_auc - report["metrics"]["auc"]) < 1e-4
+    assert all(c["verdict"] in ("better", "worse", "within the noise")
+               for c in report["comparison"]["comparisons"])
+    assert 1 <= report["tuning"]["trials"] <= 2
     assert report["feature_importance"][0]["gain"] >= report["feature_importance"][-1]["gain"]
     listed = client.get("/v1/models?target=default", headers=READ).json()
     assert [m["id"] for m in listed] == [model["id"]]
@@ -77,8 +88,12 @@ def test_train_promote_shadow_rollback_and_drift(db: Database, client: TestClien
     assert risk["model_version"] == f"lgbm-default-{model['id']}"
     assert all("points" in r["text"] for r in risk["reasons"])
 
-    # A second model as challenger scores in shadow only.
-    second = _train(db, client, {**TRAIN, "params": {**TRAIN["params"], "num_leaves": 7}})
+    # A WoE scorecard as challenger scores in shadow only.
+    second = _train(db, client, {**TRAIN, "family": "woe_scorecard"})
+    card = client.get(f"/v1/models/{second['model_id']}", headers=READ).json()["report"]
+    assert card["family"] == "woe_scorecard" and card["scorecard"]
+    assert all(v["bins"][-1]["bin"] == "missing" for v in card["scorecard"])
+    assert {"days_past_due", "rating"} <= {v["feature"] for v in card["information_value"]}
     changed = client.post(f"/v1/models/{second['model_id']}/status", headers=WRITE,
                           json={"status": "challenger"})
     assert changed.json()["status"] == "challenger"
@@ -96,13 +111,19 @@ def test_train_promote_shadow_rollback_and_drift(db: Database, client: TestClien
     drain(db)
     shadows = client.get(f"/v1/customers/{someone.customer_id}/scores?shadow=true",
                          headers=READ).json()["items"]
-    assert {s["model_version"] for s in shadows} == {f"lgbm-default-{second['model_id']}"}
+    assert {s["model_version"] for s in shadows} == {f"woe-default-{second['model_id']}"}
     live = client.get(f"/v1/customers/{someone.customer_id}/risk", headers=READ).json()
     assert live["model_version"] == f"lgbm-default-{model['id']}"
     client.post(f"/v1/models/{second['model_id']}/promote", headers=WRITE)
     drain(db)
     with db.transaction() as session:
         assert session.get(RiskModel, model["id"]).status == "retired"
+    risk = client.get(f"/v1/customers/{someone.customer_id}/risk", headers=READ).json()
+    assert risk["model_version"] == f"woe-default-{second['model_id']}"
+    assert risk["reasons"] and all(r["points"] < 0 and "best bin" in r["text"]
+                                   for r in risk["reasons"])
+    card_drift = client.get(f"/v1/models/{second['model_id']}/drift", headers=READ).json()
+    assert card_drift["features"]["days_past_due"]["psi"] is not None
     # Rollback restores the first model.
     back = client.post("/v1/models/rollback", headers=WRITE, json={"target": "default"}).json()
     assert back["model_id"] == model["id"]
@@ -112,7 +133,7 @@ def test_train_promote_shadow_rollback_and_drift(db: Database, client: TestClien
     client.post("/v1/models/rollback", headers=WRITE, json={"target": "default"})
     drain(db)
     risk = client.get(f"/v1/customers/{someone.customer_id}/risk", headers=READ).json()
-    assert risk["model_version"] == "scorecard-default-v1"
+    assert risk["model_version"] == "scorecard-default-v2"
     assert client.post("/v1/models/rollback", headers=WRITE,
                        json={"target": "default"}).status_code == 404
 
@@ -154,7 +175,8 @@ def test_train_from_file_scores_live_customers_from_attributes(db: Database,
     response = client.post(
         "/v1/models/train-from-file", headers=WRITE,
         files={"file": ("book.csv", text.encode(), "text/csv")},
-        data={"outcome": "defaulted", "id_column": "customer_id", "folds": "3"})
+        data={"outcome": "defaulted", "id_column": "customer_id", "folds": "3", "repeats": "1",
+              "tuning_trials": "2", "tuning_seconds": "2", "base_rate": "0.01"})
     assert response.status_code == 202, response.text
     drain(db)
     job = _job(client, response.json()["id"])
@@ -164,6 +186,11 @@ def test_train_from_file_scores_live_customers_from_attributes(db: Database,
     assert set(model["report"]["categorical_columns"]) >= {"industry", "segment",
                                                            "payment_method"}
     assert len(model["report"]["cross_validation"]["folds"]) == 3
+    # The file's bad rate is not the portfolio's: the model is shifted to the 1 % given.
+    method = model["report"]["calibration_method"]
+    assert method["base_rate"] == 0.01 and method["prior_shift"] < 0
+    stored = model["params"]["calibration"]
+    assert abs(stored["b"] - (method["b"] + method["prior_shift"])) < 1e-5
     assert 0 <= model["report"]["metrics"]["auc"] <= 1
     load_into_database(db, portfolio)
     client.post(f"/v1/models/{model['id']}/promote", headers=WRITE)
@@ -235,3 +262,19 @@ def test_a_job_that_keeps_crashing_is_failed_on_its_last_attempt(db: Database) -
     with db.transaction() as session:
         assert session.scalar(select(func.count()).select_from(WorkItem).where(
             WorkItem.status == work_queue.ItemStatus.PENDING)) == 1
+
+
+def test_the_portfolio_base_rate_is_measured_from_stored_outcomes(db: Database) -> None:
+    now = utcnow()
+    for i in range(10):
+        add_customer(db, f"c-{i}")
+    add_events(db, event("c-0", "customer.defaulted", now - days(500)),  # before the year
+               event("c-1", "customer.defaulted", now - days(200)),
+               event("c-2", "invoice.written_off", now - days(20), invoice_id="i-2",
+                     amount="10.00", currency="EUR"),
+               event("c-3", "order.placed", now, order_id="o-3", amount="5.00",
+                     currency="EUR"))
+    # Two first defaults in the last year among the nine not in default a year before.
+    assert portfolio_base_rate(db, target="default") == pytest.approx(2 / 9)
+    with pytest.raises(JobInputError, match="base rate"):
+        portfolio_base_rate(db, target="churn")

@@ -51,7 +51,7 @@ def test_worker_scores_and_risk_api_explains(db: Database, client: TestClient) -
     body = client.get("/v1/customers/c-1/risk", headers=READ).json()
     assert body["tier"] == "high" and body["model_tier"] == "high"
     assert body["pd_default"] >= 0.10
-    assert body["model_version"] == "scorecard-default-v1"
+    assert body["model_version"] == "scorecard-default-v2"
     assert body["feature_set"] == "core" and body["feature_set_version"] == 1
     assert body["reasons"][0]["feature"] == "days_past_due"
     assert "past due" in body["reasons"][0]["text"]

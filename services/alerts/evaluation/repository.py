@@ -41,6 +41,7 @@ def customers_and_risks(session: Session, ids: Collection[str], now: dt.datetime
     rows = session.execute(select(
         Customer.customer_id, Customer.name, Customer.industry, Customer.country,
         Customer.owner, Customer.employees, Customer.credit_limit, Customer.attributes,
+        Customer.is_drill,
         CustomerRisk.customer_id.label("scored"), CustomerRisk.pd_default,
         CustomerRisk.points, CustomerRisk.tier, CustomerRisk.pd_churn,
         CustomerRisk.overdue_amount, CustomerRisk.outstanding_balance,
@@ -54,7 +55,8 @@ def customers_and_risks(session: Session, ids: Collection[str], now: dt.datetime
         profiles[r.customer_id] = {
             "customer_id": r.customer_id, "name": r.name, "industry": r.industry,
             "country": r.country, "owner": r.owner, "employees": r.employees,
-            "credit_limit": _plain(r.credit_limit), "attributes": r.attributes or {}}
+            "credit_limit": _plain(r.credit_limit), "attributes": r.attributes or {},
+            "is_drill": bool(r.is_drill)}
         if r.scored is None:
             continue
         risk = {"pd": r.pd_default, "points": r.points, "tier": r.override_tier or r.tier,

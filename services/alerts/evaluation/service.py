@@ -24,6 +24,7 @@ from services.alerts.evaluation.conditions import (
     Subject,
     evaluate,
 )
+from services.alerts.playbooks import runs
 from services.alerts.rules import repository as rules_repository
 from services.alerts.rules.compiled import CompiledRule, compile_row
 from services.alerts.rules.schemas import WINDOW_INDICATORS, AnomalyParams, ChangeParams
@@ -262,7 +263,7 @@ def store(session: Session, result: Evaluation, *, now: dt.datetime) -> None:
             "event_pk": found.event_pk, "opened_at": now, "last_seen_at": now,
             "clear_since": None, "silenced": silence_id is not None,
             "silence_id": silence_id,
-            "drill": bool((subject.customer.get("attributes") or {}).get("drill")),
+            "drill": is_drill(subject.customer),
             "last_notified_at": None if silence_id is not None else now,
             "updated_at": now,
         })
@@ -272,17 +273,29 @@ def store(session: Session, result: Evaluation, *, now: dt.datetime) -> None:
     alerts_repository.mark_clear(session, (clear_keys & unresolved) - set(by_key), now)
     opened: list[tuple[str, dict[str, Any]]] = []
     opened_ids: list[int] = []
+    new_alerts: list[runs.OpenedAlert] = []
     for alert_id, key, opened_at, _hit_count in written:
         if opened_at != now:
             continue  # a repeat hit on an alert already open
         row = by_key[key]
         found = hits[keys[key]]
         opened_ids.append(alert_id)
+        message = notify.message(
+            _RowView(id=alert_id, **row), notify.Notification.OPENED,
+            rule_name=found.rule.name, customer_name=found.subject.customer.get("name"))
         if not row["silenced"]:
-            opened.append((row["customer_id"], notify.message(
-                _RowView(id=alert_id, **row), notify.Notification.OPENED,
-                rule_name=found.rule.name, customer_name=found.subject.customer.get("name"))))
+            opened.append((row["customer_id"], message))
+        event = found.subject.event
+        new_alerts.append(runs.OpenedAlert(
+            alert_id=alert_id, rule_id=row["rule_id"], severity=row["severity"],
+            tier=row["tier"], customer_id=row["customer_id"],
+            customer_owner=found.subject.customer.get("owner"),
+            event_type=event["type"] if event else None, drill=row["drill"],
+            silenced=row["silenced"], opened_at=now, snapshot=message["alert"]))
     notify.enqueue_many(session, opened, now)
+    # The playbooks' runs start in the transaction that opens their alert: an alert is
+    # never open without its runs, and the unique (playbook, alert) keeps it to one each.
+    runs.start_runs(session, new_alerts, now=now)
     if opened_ids:
         # One audit entry per batch, naming every alert it opened: the chain's lock is
         # serial, and an entry per alert made it the batch's bottleneck. Taken last, after
@@ -290,6 +303,13 @@ def store(session: Session, result: Evaluation, *, now: dt.datetime) -> None:
         audit.record(session, actor=WORKER_ACTOR, action="alerts.opened",
                      subject_type="alert", subject_id=str(min(opened_ids)),
                      details={"alert_ids": sorted(opened_ids)})
+
+
+def is_drill(customer: dict[str, Any]) -> bool:
+    """A drill's synthetic customer (flagged by the drill that made it; the ``drill``
+    attribute is the older mark a CRM import may carry)."""
+    return bool(customer.get("is_drill")) or bool(
+        (customer.get("attributes") or {}).get("drill"))
 
 
 class _RowView:

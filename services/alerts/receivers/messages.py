@@ -11,7 +11,9 @@ from typing import Any
 # Chat tools cut long messages (DingTalk ~20 KB, Teams ~28 KB); alerts stay far below.
 MAX_TEXT_CHARS = 4000
 _VERBS = {"opened": "Alert opened", "repeat": "Still open", "resolved": "Resolved",
-          "reopened": "Reopened", "test": "Test notification"}
+          "reopened": "Reopened", "test": "Test notification",
+          "run_started": "Playbook started", "step_overdue": "Playbook step overdue",
+          "run_completed": "Playbook completed"}
 
 
 def sample_alert(now: dt.datetime) -> dict[str, Any]:
@@ -27,9 +29,11 @@ def sample_alert(now: dt.datetime) -> dict[str, Any]:
 
 
 def webhook_body(payload: dict[str, Any], *, created_at: dt.datetime) -> bytes:
-    """Standard Webhooks' recommended shape: ``type``, ``timestamp`` and ``data`` (the
-    notification and its alert snapshot as the alerts core wrote it)."""
-    document = {"type": f"alert.{payload.get('notification', 'unknown')}",
+    """Standard Webhooks' recommended shape: ``type`` (``alert.<notification>``, or
+    ``playbook.<notification>`` for a run's), ``timestamp`` and ``data`` (the notification
+    and its alert snapshot, and the run's, as the alerts core wrote them)."""
+    family = "playbook" if payload.get("playbook") else "alert"
+    document = {"type": f"{family}.{payload.get('notification', 'unknown')}",
                 "timestamp": created_at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
                 "data": payload}
     return json.dumps(document, ensure_ascii=False, separators=(",", ":"),
@@ -79,6 +83,15 @@ def message_text(payload: dict[str, Any]) -> Text:
         for reason in reasons[:10]:
             text = reason.get("text") if isinstance(reason, dict) else reason
             lines.append(f"- {_text(text)}")
+    playbook = payload.get("playbook")
+    if isinstance(playbook, dict):
+        lines.append(f"Playbook: {_text(playbook.get('playbook_name') or '-')} "
+                     f"(run #{playbook.get('run_id')}, {playbook.get('run_status')})")
+        step = playbook.get("step")
+        if isinstance(step, dict):
+            lines.append(f"Step {step.get('position')}: {_text(step.get('title') or '-')}"
+                         f" · owner {_text(step.get('assignee') or step.get('owner_role'))}"
+                         f" · due {step.get('due_at')}")
     if alert.get("drill"):
         lines.append("This is a drill.")
     if alert.get("id") is not None:

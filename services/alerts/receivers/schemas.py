@@ -33,6 +33,10 @@ class Notification(StrEnum):
     RESOLVED = "resolved"
     REOPENED = "reopened"
     TEST = "test"  # POST /v1/receivers/{id}/test
+    # A playbook's run on the alert (services/alerts/playbooks/runs.py).
+    RUN_STARTED = "run_started"
+    STEP_OVERDUE = "step_overdue"
+    RUN_COMPLETED = "run_completed"
 
 
 class DeliveryStatus(StrEnum):
@@ -203,5 +207,6 @@ class AlertSnapshot(BaseModel):
 class NotifyPayload(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    notification: Literal["opened", "repeat", "resolved", "reopened"]
+    notification: Literal["opened", "repeat", "resolved", "reopened", "run_started",
+                          "step_overdue", "run_completed"]
     alert: AlertSnapshot

@@ -11,6 +11,7 @@ from services.scoring.jobs.schemas import JobOut
 from services.scoring.models import service
 from services.scoring.models.schemas import (
     DriftReport,
+    Family,
     ModelOut,
     ModelSummary,
     Promotion,
@@ -55,16 +56,35 @@ def train(body: TrainRequest, request: Request, db: Database = DatabaseDep) -> J
 @router.post("/train-from-file", operation_id="models-train-from-file", status_code=202,
              summary="Train a model from a labelled CSV (background job)",
              description="Multipart upload: `file` (CSV with a header), `outcome` (the 0/1 "
-                         "column). Text columns are categorical. 5-fold cross-validation plus "
-                         "a 20 % holdout. At scoring time the columns are read from customer "
-                         "profile fields (industry, country, employees, annual_revenue, "
-                         "credit_limit) or else from customer attributes.",
+                         "column). Text columns are categorical. LightGBM (tuned), the WoE "
+                         "scorecard, a logistic regression and their blend are compared on "
+                         "repeated k-fold cross-validation (tuning inside each training "
+                         "part); the requested family is then fitted on all rows, calibrated "
+                         "out of fold and corrected to the base rate if given. At scoring "
+                         "time the columns are read from customer profile fields (industry, "
+                         "country, employees, annual_revenue, credit_limit) or else from "
+                         "customer attributes.",
              response_model=JobOut, **secured("models:write", extra_errors=[400, 413, 422]))
 def train_from_file(request: Request, file: UploadFile = File(...),
                     outcome: str = Form(..., description="name of the 0/1 outcome column"),
                     target: Target = Form("default"),
                     id_column: str | None = Form(None, description="column to ignore (ids)"),
                     folds: int = Form(5, ge=2, le=10),
+                    repeats: int = Form(2, ge=1, le=5,
+                                        description="repeats of the k-fold comparison"),
+                    family: Family = Form("lightgbm"),
+                    tuning_trials: int = Form(20, ge=0, le=500,
+                                              description="Optuna trials for the final "
+                                                          "LightGBM model"),
+                    tuning_seconds: float = Form(30.0, ge=0, le=3600,
+                                                 description="time budget of the search"),
+                    base_rate: float | None = Form(None, gt=0, lt=1,
+                                                   description="the portfolio's bad rate; "
+                                                   "the model is corrected to it when the "
+                                                   "file's rate differs (enriched files)"),
+                    base_rate_from_portfolio: bool = Form(
+                        False, description="measure the base rate from the stored "
+                                           "events' outcomes of the last year"),
                     name: str | None = Form(None),
                     db: Database = DatabaseDep) -> JobOut:
     cap = get_scoring_settings().max_training_upload_bytes
@@ -84,7 +104,11 @@ def train_from_file(request: Request, file: UploadFile = File(...),
                               input_text=text,
                               request={"outcome": outcome, "target": target,
                                        "id_column": id_column, "folds": folds, "name": name,
-                                       "filename": file.filename})
+                                       "filename": file.filename, "repeats": repeats,
+                                       "family": family, "tuning_trials": tuning_trials,
+                                       "tuning_seconds": tuning_seconds,
+                                       "base_rate": base_rate,
+                                       "base_rate_from_portfolio": base_rate_from_portfolio})
         return JobOut.model_validate(job, from_attributes=True)
 
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from shared.validation import IsoDate, SafeModel
 
 Target = Literal["default", "churn"]
+Family = Literal["lightgbm", "woe_scorecard"]
 
 
 class ModelStatus(StrEnum):
@@ -35,8 +36,9 @@ class TrainRequest(SafeModel):
     target: Target = "default"
     horizon_days: int = Field(365, ge=30, le=730,
                               description="outcome window after each snapshot")
-    cutoff: IsoDate | None = Field(None, description="train on snapshots before it, test on "
-                                   "snapshots from it on (default: at 70 % of the snapshots)")
+    cutoff: IsoDate | None = Field(None, description="test on snapshots from it on, train on "
+                                   "snapshots whose outcome window (horizon) ends by it "
+                                   "(default: the third-last snapshot)")
     first_snapshot: IsoDate | None = None
     last_snapshot: IsoDate | None = None
     inactivity_days: int = Field(180, ge=30, le=730,
@@ -45,6 +47,13 @@ class TrainRequest(SafeModel):
         default_factory=dict, description="LightGBM parameters (learning_rate, num_leaves, "
         "num_boost_round, ...): names to numbers, booleans or short strings")
     name: str | None = Field(None, max_length=200)
+    family: Family = Field("lightgbm", description="lightgbm, or woe_scorecard: a points "
+                           "scorecard on weight-of-evidence bins")
+    tuning_trials: int = Field(20, ge=0, le=500, description="Optuna trials for LightGBM, "
+                               "each scored by an inner cross-validation on the training "
+                               "snapshots only (0: the defaults)")
+    tuning_seconds: float = Field(30.0, ge=0, le=3600, description="time budget of the "
+                                  "search, in seconds")
 
 
 class ModelSummary(BaseModel):

@@ -5,6 +5,12 @@ trained model is promoted, so a fresh install works.
 Each attribute is a feature cut into ranges; a range carries points (negative = riskier).
 An unknown value scores the attribute's ``missing`` points. Reasons are the attributes that
 cost the most points, said in words.
+
+The default-risk card is anchored: a neutral customer (every attribute in its odds-ratio-1
+range) scores the base, which sits at the portfolio's base rate (setting
+``RISKWATCH_SCORING_SCORECARD_BASE_RATE``, default 1 %). Every other range is an odds ratio
+against neutral, and its points are ``-PDO * log2(OR)``: a signal that doubles the odds of
+default costs 20 points, one that halves them earns 20.
 """
 
 from __future__ import annotations
@@ -15,9 +21,20 @@ from dataclasses import dataclass
 import numpy as np
 
 from services.scoring.features.definitions import FEATURE_INDEX, describe
-from services.scoring.scores.points import FACTOR, OFFSET
+from services.scoring.scores.points import FACTOR, OFFSET, PDO
+from services.scoring.settings import get_scoring_settings
 
 Reason = dict[str, object]
+
+
+def odds_points(odds_ratio: float) -> int:
+    """Points of a signal with this odds ratio of default against a neutral customer."""
+    return round(-PDO * math.log2(odds_ratio))
+
+
+def anchor_points(base_rate: float) -> float:
+    """The points at which PD equals ``base_rate``."""
+    return round(OFFSET + FACTOR * math.log((1 - base_rate) / base_rate), 3)
 
 
 @dataclass(frozen=True)
@@ -27,6 +44,9 @@ class Attribute:
     ranges: tuple[tuple[float, int], ...]
     missing: int = 0
     unit: str = ""
+    # (upper bound, odds ratio of default against neutral) when the points come from them.
+    odds: tuple[tuple[float, float], ...] = ()
+    missing_odds: float = 1.0
 
     def points(self, values: np.ndarray) -> np.ndarray:
         bounds = np.array([b for b, _ in self.ranges[:-1]])
@@ -38,13 +58,25 @@ class Attribute:
 INF = math.inf
 
 
+def by_odds(feature: str, odds: tuple[tuple[float, float], ...],
+            missing_odds: float = 1.0) -> Attribute:
+    return Attribute(feature, tuple((bound, odds_points(ratio)) for bound, ratio in odds),
+                     odds_points(missing_odds), odds=odds, missing_odds=missing_odds)
+
+
 @dataclass(frozen=True)
 class Scorecard:
     name: str
     target: str
     version: int
-    base: int
+    fixed_base: int | None  # None: anchored at the portfolio's base rate (setting)
     attributes: tuple[Attribute, ...]
+
+    @property
+    def base(self) -> float:
+        if self.fixed_base is not None:
+            return self.fixed_base
+        return anchor_points(get_scoring_settings().scorecard_base_rate)
 
     @property
     def model_version(self) -> str:
@@ -84,26 +116,29 @@ def _sentence(feature: str, value: float, points: int) -> str:
     return f"{describe(feature).capitalize()}: {shown} ({points:+d} points)"
 
 
+# Odds ratios of default against a neutral customer (OR 1, 0 points), by expert judgement
+# kept modest because the signals overlap (late payments show in several of them).
 DEFAULT_SCORECARD = Scorecard(
-    name="built-in default-risk scorecard", target="default", version=1, base=590,
+    name="built-in default-risk scorecard", target="default", version=2, fixed_base=None,
     attributes=(
-        Attribute("days_past_due", ((1, 8), (31, -15), (61, -40), (91, -75), (INF, -100))),
-        Attribute("max_days_late_365", ((1, 10), (16, 0), (31, -10), (61, -25), (INF, -40))),
-        Attribute("late_payments_365", ((1, 5), (3, 0), (6, -10), (INF, -20))),
-        Attribute("utilization", ((0.5, 5), (0.8, 0), (1.0, -15), (INF, -30)), missing=0),
-        Attribute("complaints_90", ((1, 5), (2, -5), (4, -15), (INF, -25))),
-        Attribute("rating", ((25, -40), (40, -25), (55, -10), (70, 5), (85, 15), (INF, 25)),
-                  missing=-5),
-        Attribute("rating_change", ((-15, -15), (-5, -5), (INF, 0))),
-        Attribute("sentiment_90", ((-0.3, -15), (0.3, 0), (INF, 5))),
-        Attribute("industry_outlook", ((-0.3, -15), (0.3, 0), (INF, 5))),
-        Attribute("company_age_years", ((2, -15), (5, -5), (10, 0), (INF, 10)), missing=-5),
-        Attribute("partner_feedback_365", ((4, -10), (8, 0), (INF, 5))),
+        by_odds("days_past_due", ((1, 1.0), (31, 2.5), (61, 6.0), (91, 12.0), (INF, 25.0))),
+        by_odds("max_days_late_365", ((1, 1.0), (16, 1.2), (31, 1.5), (61, 2.0), (INF, 3.0))),
+        by_odds("late_payments_365", ((1, 1.0), (3, 1.1), (6, 1.4), (INF, 2.0))),
+        by_odds("utilization", ((0.5, 1.0), (0.8, 1.1), (1.0, 1.5), (INF, 2.5))),
+        by_odds("complaints_90", ((1, 1.0), (2, 1.2), (4, 1.5), (INF, 2.0))),
+        by_odds("rating", ((25, 4.0), (40, 2.5), (55, 1.5), (70, 1.0), (85, 0.7), (INF, 0.5)),
+                missing_odds=1.2),
+        by_odds("rating_change", ((-15, 1.7), (-5, 1.2), (INF, 1.0))),
+        by_odds("sentiment_90", ((-0.3, 1.5), (0.3, 1.0), (INF, 0.85))),
+        by_odds("industry_outlook", ((-0.3, 1.5), (0.3, 1.0), (INF, 0.85))),
+        by_odds("company_age_years", ((2, 1.7), (5, 1.2), (10, 1.0), (INF, 0.8)),
+                missing_odds=1.2),
+        by_odds("partner_feedback_365", ((4, 1.4), (8, 1.0), (INF, 0.85))),
     ),
 )
 
 CHURN_SCORECARD = Scorecard(
-    name="built-in churn-risk scorecard", target="churn", version=1, base=545,
+    name="built-in churn-risk scorecard", target="churn", version=1, fixed_base=545,
     attributes=(
         Attribute("days_since_last_order", ((31, 10), (61, 0), (121, -20), (INF, -45)),
                   missing=-10),

@@ -145,7 +145,7 @@ def drift(session: Session, *, model_id: int) -> DriftReport:
         raise Conflict("No customer has been scored yet; nothing to compare.")
     scorer = scorer_for_model(model)
     x = scorer.matrix(session, frame)
-    pd = np.asarray(scorer.booster.predict(x, num_threads=1))
+    pd = scorer.predict(x)
 
     def one(ref: dict[str, Any], values: np.ndarray) -> dict[str, Any]:
         if not ref or not ref.get("edges"):

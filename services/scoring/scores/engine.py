@@ -107,7 +107,12 @@ class LightGbmScorer:
         self.features = list(model.features)
         self.categories = dict(model.categories or {})
         self.source = model.source
-        self.booster = lgb.Booster(model_str=model.model_text)
+        # Platt scaling and the prior correction, both affine in the log-odds.
+        calibration = (model.params or {}).get("calibration") or {}
+        self.scale = float(calibration.get("a", 1.0))
+        self.shift = float(calibration.get("b", 0.0))
+        if (model.params or {}).get("family", "lightgbm") == "lightgbm":
+            self.booster = lgb.Booster(model_str=model.model_text)
 
     def matrix(self, session: Session, frame: FeatureFrame) -> np.ndarray:
         if self.source == "file":
@@ -123,6 +128,7 @@ class LightGbmScorer:
             return ScoreResult(pd=np.zeros(0), explain=lambda rows: [])
         x = self.matrix(session, frame)
         raw = np.asarray(self.booster.predict(x, raw_score=True, num_threads=1))
+        raw = self.scale * raw + self.shift  # the stored calibration, affine in log-odds
         pd = 1.0 / (1.0 + np.exp(-raw))
         return ScoreResult(pd=pd, explain=lambda rows: self.explain(x[rows]))
 
@@ -130,6 +136,9 @@ class LightGbmScorer:
         """Reasons for the rows of ``x`` (this model's columns): SHAP contributions, which
         cost about a hundred predictions each, so only where they are needed."""
         contrib = np.asarray(self.booster.predict(x, pred_contrib=True, num_threads=1))
+        if self.scale != 1.0 or self.shift != 0.0:  # reasons add up to the calibrated score
+            contrib = contrib * self.scale
+            contrib[:, -1] += self.shift
         return contribution_reasons(self.features, x, contrib)
 
     def explain_stored(self, session: Session, customer_id: str,
@@ -143,6 +152,10 @@ class LightGbmScorer:
             x = np.array([[math.nan if features.get(name) is None else float(features[name])
                            for name in self.features]], dtype=np.float64)
         return self.explain(x)[0]
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        raw = np.asarray(self.booster.predict(x, raw_score=True, num_threads=1))
+        return 1.0 / (1.0 + np.exp(-(self.scale * raw + self.shift)))
 
 
 # Parsing a model's text is costly: one scorer per model per process. The key carries the
@@ -160,8 +173,16 @@ def scorer_for_model(model: RiskModel) -> LightGbmScorer:
     with _lock:
         scorer = _boosters.get(key)
         if scorer is None:
-            scorer = _boosters[key] = LightGbmScorer(model)
+            scorer = _boosters[key] = _make_scorer(model)
         return scorer
+
+
+def _make_scorer(model: RiskModel) -> LightGbmScorer:
+    if (model.params or {}).get("family") == "woe_scorecard":
+        from services.scoring.models.woe_scorer import WoeScorecardScorer
+
+        return WoeScorecardScorer(model)
+    return LightGbmScorer(model)
 
 
 def scorer_for_id(session: Session, model_id: int, created_at: Any = None
