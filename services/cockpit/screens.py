@@ -249,8 +249,11 @@ async def alert_detail(request: Request, alert_id: int) -> Response:
     api = api_for(request, session)
     alert, comments = await gather(api.get(f"/v1/alerts/{alert_id}"),
                                    api.get(f"/v1/alerts/{alert_id}/comments"))
+    runs = await api.maybe("/v1/playbook-runs", {"customer_id": alert["customer_id"],
+                                                 "limit": 50})
     return render(request, "alert.html", {
         "alert": alert, "comments": comments, "can_write": session.allows("alerts:write"),
+        "runs": [r for r in (runs or {}).get("items", []) if r["alert_id"] == alert_id],
         "reasons_chart": charts.reasons(alert.get("reasons") or [], message_of(request))},
         session=session)
 
@@ -319,6 +322,62 @@ def _with(request: Request, **changes: str | None) -> str | None:
     params.update({k: v for k, v in changes.items() if v is not None})
     query = "&".join(f"{quote(k)}={quote(str(v))}" for k, v in params.items() if v != "")
     return f"{request.url.path}?{query}"
+
+
+# --- playbook runs -------------------------------------------------------------------------
+
+RUN_FILTERS = ("status", "overdue", "assignee", "owner_role", "customer_id", "cursor")
+STEP_ACTIONS = ("start", "done", "skip", "assign")
+
+
+@router.get("/playbook-runs")
+async def playbook_runs(request: Request) -> Response:
+    session = current_session(request)
+    require(session, "playbook-runs")
+    filters = {name: request.query_params.get(name) or None for name in RUN_FILTERS}
+    if "status" not in request.query_params:
+        filters["status"] = "open"
+    page = await api_for(request, session).get("/v1/playbook-runs", {**filters, "limit": 50})
+    for run in page["items"]:
+        run["done"] = sum(s["status"] in ("done", "skipped") for s in run["steps"])
+        run["next_step"] = next((s for s in run["steps"]
+                                 if s["status"] in ("pending", "in_progress")), None)
+    context = {"page": page, "filters": filters,
+               "next_url": _with(request, cursor=page.get("next_cursor"))}
+    template = "_runs_table.html" if is_htmx(request) and \
+        request.headers.get("hx-target") == "runs-table" else "playbook_runs.html"
+    return render(request, template, context, session=session)
+
+
+@router.get("/playbook-runs/{run_id}")
+async def playbook_run(request: Request, run_id: int) -> Response:
+    session = current_session(request)
+    require(session, "playbook-runs")
+    run = await api_for(request, session).get(f"/v1/playbook-runs/{run_id}")
+    return render(request, "playbook_run.html", {
+        "run": run, "can_write": session.allows("alerts:write")}, session=session)
+
+
+@router.post("/playbook-runs/{run_id}/steps/{position}/{action}")
+async def step_action(request: Request, run_id: int, position: int, action: str) -> Response:
+    session = current_session(request)
+    form = await check_csrf(request, session)
+    api = api_for(request, session)
+    back = f"{PREFIX}/playbook-runs/{run_id}"
+    step = f"/v1/playbook-runs/{run_id}/steps/{position}"
+
+    async def work() -> None:
+        if action in ("start", "done"):
+            await api.post(f"{step}/{action}")
+        elif action == "skip":
+            await api.post(f"{step}/skip", {"reason": form.get("reason", "")})
+        elif action == "assign":
+            await api.put(f"{step}/assignee",
+                          {"assignee": form.get("assignee", "").strip() or None})
+        else:
+            raise UnknownAction
+
+    return await act(request, back, work)
 
 
 # --- customers -----------------------------------------------------------------------------

@@ -43,6 +43,7 @@ SCREENS = (
     Screen("", _("Overview"), lambda s: True),
     Screen("watchlist", _("Watch list"), lambda s: s.allows("risk:read")),
     Screen("alerts", _("Alerts"), lambda s: s.allows("alerts:read")),
+    Screen("playbook-runs", _("Playbook runs"), lambda s: s.allows("alerts:read")),
     Screen("customers", _("Customer risk file"), lambda s: s.allows("risk:read")),
     Screen("decisions", _("Credit decision"), lambda s: s.allows("risk:read")),
     Screen("reports", _("Reports"), lambda s: s.allows("reviews:read")),

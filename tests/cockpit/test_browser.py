@@ -21,8 +21,9 @@ from tests.browser import launch_chromium
 from tests.cockpit.conftest import Desk
 
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
-SCREENS = ["/ui/", "/ui/watchlist", "/ui/alerts", "/ui/customers/{customer}", "/ui/decisions",
-           "/ui/reports", "/ui/reviews", "/ui/models", "/ui/operations"]
+SCREENS = ["/ui/", "/ui/watchlist", "/ui/alerts", "/ui/playbook-runs",
+           "/ui/customers/{customer}", "/ui/decisions", "/ui/reports", "/ui/reviews",
+           "/ui/models", "/ui/operations"]
 LOCAL = ("127.0.0.1", "localhost")
 
 

@@ -14,6 +14,7 @@ from services.cockpit.i18n import translations
 from tests.cockpit.conftest import Desk, csrf_of, sign_in
 
 SCREENS = {"/ui/": "Overview", "/ui/watchlist": "Watch list", "/ui/alerts": "Alerts",
+           "/ui/playbook-runs": "Playbook runs",
            "/ui/customers": "Customer risk file",
            "/ui/decisions": "Credit decision", "/ui/reports": "Reports",
            "/ui/reviews": "Reviews", "/ui/models": "Models and tiers",
@@ -227,3 +228,24 @@ def test_the_watch_list_pages_through_the_api_and_opens_reviews_in_bulk(
             assert reviews, customer
     flash = admin.get("/ui/watchlist").text
     assert "Reviews opened:" in flash
+
+
+def test_a_playbook_step_done_on_the_page_is_done_in_the_api(desk: Desk,
+                                                             admin: httpx.Client) -> None:
+    with desk.api() as api:
+        runs = api.get("/v1/playbook-runs", params={"status": "open"}).json()["items"]
+    if not runs:
+        pytest.skip("no built-in playbook matched the seeded alerts")
+    run = runs[0]
+    step = next(s for s in run["steps"] if s["status"] in ("pending", "in_progress"))
+    listed = admin.get("/ui/playbook-runs")
+    assert f'id="run-{run["id"]}"' in listed.text
+    page = admin.get(f"/ui/playbook-runs/{run['id']}")
+    assert page.status_code == 200 and f'id="step-{step["position"]}"' in page.text
+    done = admin.post(f"/ui/playbook-runs/{run['id']}/steps/{step['position']}/done",
+                      data={"csrf_token": csrf_of(page.text)})
+    assert done.status_code == 303
+    with desk.api() as api:
+        after = api.get(f"/v1/playbook-runs/{run['id']}").json()
+    assert next(s for s in after["steps"] if s["position"] == step["position"]
+                )["status"] == "done"
