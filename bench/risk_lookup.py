@@ -1,0 +1,69 @@
+"""The risk lookup behind GET /risk and credit decisions, in-process on PostgreSQL, old shape
+against new in the same run (no HTTP, so a busy machine disturbs it least):
+
+- old: a transaction (BEGIN ... COMMIT) with three queries — the stored risk, the overrides
+  in force, the tier policy;
+- new: Database.read() (autocommit: no BEGIN/COMMIT) and one statement that returns the risk,
+  the override in force and the policy version (the policy is this process's copy);
+- the new statement inside a transaction, to separate the two gains.
+
+    python -m bench.risk_lookup --customers 2000 --rounds 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+
+from bench.alerts import seed_customers
+from bench.common import fresh_postgres
+from services.scoring.scores import service
+from services.scoring.tiers import repository as tier_repository
+from services.scoring.tiers.service import current_policy
+from shared.db import Database
+from shared.models import utcnow
+from shared.models.scoring import CustomerRisk
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--customers", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    with fresh_postgres() as url:
+        db = Database(url)
+        ids = seed_customers(db, args.customers, with_risk=True)
+
+        def old(customer_id: str) -> None:
+            with db.transaction() as session:
+                session.get(CustomerRisk, customer_id)
+                tier_repository.overrides_in_force(session, [customer_id], utcnow())
+                current_policy(session)
+
+        def new(customer_id: str) -> None:
+            with db.read() as session:
+                service.lookup_risk(session, customer_id)
+
+        def new_in_transaction(customer_id: str) -> None:
+            with db.transaction() as session:
+                service.lookup_risk(session, customer_id)
+
+        shapes: tuple[tuple[str, Callable[[str], None]], ...] = (
+            ("old: transaction + 3 queries", old), ("new: read + 1 statement", new),
+            ("new statement in a transaction", new_in_transaction))
+        for _ in range(args.rounds):
+            for name, lookup in shapes:
+                wall, cpu = time.perf_counter(), time.process_time()
+                for customer_id in ids:
+                    lookup(customer_id)
+                wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+                print(f"{name:<32} {len(ids) / wall:7,.0f} lookups/s  {wall * 1000 / len(ids):.3f}"
+                      f" ms each, {cpu * 1000 / len(ids):.3f} ms of this process's CPU",
+                      flush=True)
+        db.dispose()
+
+
+if __name__ == "__main__":
+    main()
