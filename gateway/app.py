@@ -29,7 +29,7 @@ from shared.observability import Metrics, RequestContextMiddleware, configure_lo
 from shared.settings import Settings
 
 GATEWAY_PAGES = PathMethods({path: ["get"] for path in (
-    "/healthz", "/readyz", "/metrics", "/openapi.json", "/docs")})
+    "/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/v1/whoami")})
 
 
 def create_app(settings: Settings, *, upstreams: Mapping[str, str],
@@ -67,9 +67,9 @@ def create_app(settings: Settings, *, upstreams: Mapping[str, str],
     app.include_router(docs.router)
     install_offline_docs(app, title="riskwatch API", redoc=False)
     app.include_router(proxying.router)
-    # /v1 requests go to their service, which knows each path's methods; the gateway's own
-    # pages are GET only.
+    # /v1 and /ui requests go to their service, which knows each path's methods; the gateway's own
+    # pages (and /v1/whoami) are GET only.
     app.state.path_methods = lambda: GATEWAY_PAGES
-    app.add_middleware(MethodsMiddleware, pass_through=re.compile(r"^/v1/"))
+    app.add_middleware(MethodsMiddleware, pass_through=re.compile(r"^/(v1/(?!whoami$)|ui(/|$))"))
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     return app

@@ -59,7 +59,25 @@ def documented_paths() -> dict[str, Any]:
         return {"get": {"tags": ["operations"], "summary": summary, "operationId": op_id,
                         "security": [], "responses": {"200": {"description": "OK"}}}}
 
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    whoami = {"get": {
+        "tags": ["operations"], "summary": "The calling key's name and scopes",
+        "description": "Answered by the gateway: the key id, name and scopes of the key sent, "
+                       "so a client can offer only what the key may do.",
+        "operationId": "operations-whoami",
+        "security": [{"ApiKeyAuth": []}, {"BearerAuth": []}],
+        "responses": {
+            "200": {"description": "The key's identity", "content": {"application/json": {
+                "schema": {"type": "object", "required": ["key_id", "name", "scopes"],
+                           "properties": {"key_id": {"type": "string"},
+                                          "name": {"type": "string"},
+                                          "scopes": {"type": "array",
+                                                     "items": {"type": "string"}}}}}}},
+            "401": {"description": "No valid key", "content": problem},
+            "429": {"description": "This key's rate limit is exhausted", "content": problem},
+        }}}
     return {
+        "/v1/whoami": whoami,
         "/healthz": op("Gateway and per-service health", "operations-healthz"),
         "/readyz": op("Ready when every service is up", "operations-readyz"),
         "/metrics": op("Prometheus metrics of the gateway", "operations-metrics"),

@@ -97,7 +97,9 @@ async def forward(
             raise PayloadTooLarge(f"The body exceeds {body_limit} bytes.") from exc
         raise _unavailable(service, "is not reachable") from exc
     response_headers = {k: v for k, v in upstream.headers.items()
-                        if k.lower() not in HOP_BY_HOP}
+                        if k.lower() not in HOP_BY_HOP and k.lower() != "set-cookie"}
+    # A dict keeps one value per name; several cookies need one Set-Cookie line each.
+    cookies = upstream.headers.getall("set-cookie", [])
     if "location" in {k.lower() for k in response_headers}:
         _publish_location(response_headers, internal_origins)
     if upstream.content_length is not None:
@@ -110,9 +112,17 @@ async def forward(
             upstream.release()
             raise _timeout(service) from exc
         upstream.release()
-        return Response(payload, status_code=upstream.status, headers=response_headers)
-    return StreamingResponse(upstream.content.iter_chunked(65536), status_code=upstream.status,
-                             headers=response_headers, background=BackgroundTask(upstream.release))
+        return _with_cookies(Response(payload, status_code=upstream.status,
+                                      headers=response_headers), cookies)
+    return _with_cookies(StreamingResponse(
+        upstream.content.iter_chunked(65536), status_code=upstream.status,
+        headers=response_headers, background=BackgroundTask(upstream.release)), cookies)
+
+
+def _with_cookies(response: Response, cookies: list[str]) -> Response:
+    for cookie in cookies:
+        response.headers.append("set-cookie", cookie)
+    return response
 
 
 def _publish_location(headers: dict[str, str], internal_origins: Collection[str]) -> None:

@@ -1,12 +1,18 @@
 """Every ``/v1`` request: check the raw path, pick the service, authenticate, rate-limit,
-apply the body limit, then forward exactly the path that was routed."""
+apply the body limit, then forward exactly the path that was routed.
+
+``/ui`` (the cockpit's pages and assets) is forwarded the same way without an API key: a
+browser holds no key; the cockpit signs its users in with a session cookie and calls ``/v1``
+through this gateway with the key the session holds, so every read and write it makes is
+authenticated and scope-checked here like any other client's."""
 
 from __future__ import annotations
 
 import re
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.keys import KeyResolver
 from gateway.proxy import forward
@@ -20,7 +26,54 @@ from shared.settings import Settings
 
 # CRM callbacks cannot carry our API keys: the adapters verify their own token or signature.
 KEYLESS = re.compile(r"^/v1/webhooks/")
+# Browser pages: the app behind them authenticates its users itself (session cookie).
+PAGES = re.compile(r"^/ui(/|$)")
 router = APIRouter()
+
+
+@router.get("/v1/whoami", include_in_schema=False)
+async def whoami(request: Request) -> JSONResponse:
+    """The calling key's name and scopes, so a client (the cockpit) can show only what the
+    key may do. Answered by the gateway, which is where keys are resolved."""
+    principal = await _authenticate(request)
+    if principal is None:
+        raise Unauthorized("Send an API key as 'Authorization: Bearer <key>' or 'X-API-Key'.",
+                           headers={"WWW-Authenticate": "Bearer"})
+    _rate_limit(request, principal.key_id, principal.rate_limit_per_second)
+    return JSONResponse({"key_id": principal.key_id, "name": principal.name,
+                         "scopes": sorted(principal.scopes)})
+
+
+@router.api_route("/ui", methods=["GET", "HEAD", "POST"], include_in_schema=False)
+@router.api_route("/ui/{path:path}", methods=["GET", "HEAD", "POST"], include_in_schema=False)
+async def pages(request: Request) -> Response:
+    settings: Settings = request.app.state.settings
+    path = routable_path(request.scope.get("raw_path") or request.url.path.encode())
+    service = request.app.state.routes.service_for(path)
+    if service is None or not PAGES.match(path):
+        raise NotFound(f"No riskwatch route for {path}.")
+    request.state.route_label = f"/ui -> {service}"
+    _rate_limit(request, f"ip:{request.client and request.client.host}", None)
+    body_limit = body_limit_for(path, settings)
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > body_limit:
+        raise PayloadTooLarge(f"The body exceeds {body_limit} bytes.")
+    # No identity headers: a page request carries no key, and the cockpit trusts none.
+    return await forward(request, client=request.app.state.client,
+                         base_url=request.app.state.upstreams[service], path=path,
+                         query=raw_query(request.scope.get("query_string", b"")),
+                         service=service, extra_headers={"x-request-id": request_id_var.get()
+                                                         or ""},
+                         body_limit=body_limit,
+                         internal_origins=request.app.state.internal_origins)
+
+
+def _rate_limit(request: Request, bucket: str, rate: float | None) -> None:
+    limiter: RateLimiter = request.app.state.limiter
+    retry_after = limiter.check(bucket, rate)
+    if retry_after:
+        raise TooManyRequests("This key's rate limit is exhausted.",
+                              headers={"Retry-After": str(retry_after)})
 
 
 # Every method goes to the owning service, which knows the path's methods (405 with the
@@ -31,6 +84,8 @@ router = APIRouter()
 async def proxy(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     path = routable_path(request.scope.get("raw_path") or request.url.path.encode())
+    if path == "/v1/whoami":  # the gateway's own, GET only (other methods land here)
+        raise StarletteHTTPException(405, "Method Not Allowed")
     routes: RouteTable = request.app.state.routes
     service = routes.service_for(path)
     if service is None:
@@ -40,12 +95,8 @@ async def proxy(request: Request) -> Response:
     if principal is None and not KEYLESS.match(path):
         raise Unauthorized("Send an API key as 'Authorization: Bearer <key>' or 'X-API-Key'.",
                            headers={"WWW-Authenticate": "Bearer"})
-    limiter: RateLimiter = request.app.state.limiter
     bucket = principal.key_id if principal else f"ip:{request.client and request.client.host}"
-    retry_after = limiter.check(bucket, principal.rate_limit_per_second if principal else None)
-    if retry_after:
-        raise TooManyRequests("This key's rate limit is exhausted.",
-                              headers={"Retry-After": str(retry_after)})
+    _rate_limit(request, bucket, principal.rate_limit_per_second if principal else None)
     body_limit = body_limit_for(path, settings)
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > body_limit:

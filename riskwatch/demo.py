@@ -246,7 +246,7 @@ def summary(api: Api, ids: list[str], notes: list[str]) -> None:
     except DemoError:
         print("  audit log: no checkpoint yet")
     print(f"\nWhere to look:\n  API docs  {api.gateway}/docs")
-    if api.client.get("/ui/").status_code < 500 and api.has_path("/ui/"):
+    if api.client.get("/ui/sign-in").status_code == 200:  # the cockpit runs
         print(f"  cockpit   {api.gateway}/ui/")
 
 

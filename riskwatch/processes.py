@@ -73,6 +73,7 @@ SERVICES: tuple[ApiApp, ...] = (
     ApiApp("scoring", "services.scoring.app:create_app"),
     ApiApp("alerts", "services.alerts.app:create_app"),
     ApiApp("reviews", "services.reviews.app:create_app"),
+    ApiApp("cockpit", "services.cockpit.app:create_app"),
 )
 WORKERS: tuple[WorkerProcess, ...] = (
     # Applies queued Fxiaoke pushes and polls Fxiaoke corps (ingest.fxiaoke, a schedule).
@@ -95,6 +96,7 @@ SETTINGS_MODULES: tuple[str, ...] = (
     "services.scoring.settings",
     "services.alerts.receivers.settings",
     "services.reviews.settings",
+    "services.cockpit.settings",
 )
 # ``register(subparsers)`` functions that add a service's own commands to `riskwatch`.
 COMMAND_PLUGINS: tuple[str, ...] = ("services.scoring.cli:register", "riskwatch.demo:register",
@@ -106,10 +108,12 @@ ROUTES: tuple[Route, ...] = tuple(Route(re.compile(pattern), service) for patter
     (r"^/v1/customers/[^/]+/(risk|scores)(/.*)?$", "scoring"),
     (r"^/v1/customers/[^/]+/profile-history(/.*)?$", "reviews"),
     (r"^/v1/(customers|events|webhooks|webhook-sources|imports)(/.*)?$", "ingest"),
-    (r"^/v1/(decisions|models|tiers|scoring)(/.*)?$", "scoring"),
+    (r"^/v1/(decisions|models|tiers|scoring|watchlist)(/.*)?$", "scoring"),
     (r"^/v1/(alerts|alert-rules|silences|receivers|playbooks|playbook-runs|drills)(/.*)?$",
      "alerts"),
     (r"^/v1/(reviews|review-policies|reports|audit|queue)(/.*)?$", "reviews"),
+    # The web desk: pages and their static assets; the gateway forwards them without a key.
+    (r"^/ui(/.*)?$", "cockpit"),
 ))
 
 SERVICE_NAMES: tuple[str, ...] = tuple(app.name for app in SERVICES)

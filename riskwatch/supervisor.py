@@ -255,6 +255,7 @@ def _print_banner(gateway: str, key: str, database_url: str, log_dir: Path) -> N
 riskwatch is up on {engine}.
   gateway   {gateway}
   API docs  {gateway}/docs
+  cockpit   {gateway}/ui/  (sign in with the admin key)
   health    {gateway}/healthz
   admin key {key}
   logs      {log_dir}/

@@ -57,11 +57,13 @@ class Settings(BaseSettings):
     scoring_port: int = Field(8002, description="scoring service port")
     alerts_port: int = Field(8003, description="alerts service port")
     reviews_port: int = Field(8004, description="reviews service port")
+    cockpit_port: int = Field(8005, description="cockpit (web desk) port")
     ingest_url: str | None = Field(None, description="where the gateway finds ingest "
                                    "(default `http://HOST:PORT`)")
     scoring_url: str | None = Field(None, description="where the gateway finds scoring")
     alerts_url: str | None = Field(None, description="where the gateway finds alerts")
     reviews_url: str | None = Field(None, description="where the gateway finds reviews")
+    cockpit_url: str | None = Field(None, description="where the gateway finds the cockpit")
 
     rate_limit_per_second: float = Field(
         1000.0, description="per-key token bucket rate (per gateway replica); a key may carry "

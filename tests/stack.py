@@ -106,7 +106,7 @@ class Stack:
         return path.read_text(errors="replace") if path.exists() else ""
 
 
-def wait_for_http(url: str, stack: Stack, name: str, timeout: float = 30) -> None:
+def wait_for_http(url: str, stack: Stack, name: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         process = stack.processes.get(name)

@@ -9,6 +9,7 @@ from services.scoring.jobs.router import router as jobs_router
 from services.scoring.models.router import router as models_router
 from services.scoring.scores.router import router as risk_router
 from services.scoring.tiers.router import router as tiers_router
+from services.scoring.watchlist.router import router as watchlist_router
 from shared.app import create_service_app
 
 TAGS = [
@@ -24,7 +25,8 @@ def create_app(database_url: str | None = None) -> FastAPI:
         name="scoring",
         title="riskwatch scoring",
         description="Default and churn risk, explained, tiered and used for credit decisions.",
-        routers=[risk_router, decisions_router, tiers_router, models_router, jobs_router],
+        routers=[risk_router, watchlist_router, decisions_router, tiers_router, models_router,
+                 jobs_router],
         tags=TAGS,
         database_url=database_url,
     )

@@ -122,6 +122,21 @@ def test_the_lifecycle_is_audited_with_who_and_when(client: TestClient, db: Data
     assert [n["notification"] for n in notifications(db)][-2:] == ["resolved", "reopened"]
 
 
+def test_taking_an_alert_only_if_unassigned_refuses_one_someone_holds(
+        client: TestClient, db: Database) -> None:
+    _raise_alerts(db, customers=1)
+    url = f"/v1/alerts/{alerts(db)[0].id}/assignee"
+    first = client.put(url, json={"assignee": "ana", "if_unassigned": True}, headers=WRITE)
+    assert first.status_code == 200 and first.json()["assignee"] == "ana"
+    again = client.put(url, json={"assignee": "ana", "if_unassigned": True}, headers=WRITE)
+    assert again.status_code == 200  # the holder taking it again is no conflict
+    taken = client.put(url, json={"assignee": "bo", "if_unassigned": True}, headers=WRITE)
+    assert taken.status_code == 409 and "ana" in taken.json()["detail"]
+    assert client.get(url.removesuffix("/assignee"), headers=READ).json()["assignee"] == "ana"
+    # without the condition, assignment stays a plain hand-over
+    assert client.put(url, json={"assignee": "bo"}, headers=WRITE).json()["assignee"] == "bo"
+
+
 def test_changes_need_alerts_write(client: TestClient, db: Database) -> None:
     _raise_alerts(db, customers=1)
     alert_id = alerts(db)[0].id

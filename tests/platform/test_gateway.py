@@ -13,7 +13,7 @@ def test_health_reports_every_service_up(live: Stack) -> None:
     body = httpx.get(f"{live.gateway}/healthz").json()
     assert body["status"] == "ok"
     assert {name: s["status"] for name, s in body["services"].items()} == {
-        "ingest": "up", "scoring": "up", "alerts": "up", "reviews": "up"}
+        "ingest": "up", "scoring": "up", "alerts": "up", "reviews": "up", "cockpit": "up"}
 
 
 def test_v1_without_key_is_401_problem(live: Stack) -> None:

@@ -123,13 +123,16 @@ def reopen(alert_id: RowId, request: Request, db: Database = DatabaseDep) -> Ale
 
 
 @router.put("/{alert_id}/assignee", operation_id="alerts-assign",
-            summary="Assign an alert (null unassigns)", description="Audited.",
-            response_model=AlertOut, **secured("alerts:write", extra_errors=[404, 422]))
+            summary="Assign an alert (null unassigns)",
+            description="Audited. With `if_unassigned`, 409 when someone else holds it "
+                        "(how a desk takes the next alert without two people on one).",
+            response_model=AlertOut, **secured("alerts:write", extra_errors=[404, 409, 422]))
 def assign(alert_id: RowId, body: AssignIn, request: Request,
            db: Database = DatabaseDep) -> AlertOut:
     with db.transaction() as session:
         return service.assign(session, alert_id=alert_id, assignee=body.assignee,
-                              actor=current_principal(request).actor)
+                              actor=current_principal(request).actor,
+                              if_unassigned=body.if_unassigned)
 
 
 @router.get("/{alert_id}/comments", operation_id="alerts-comments",

@@ -100,9 +100,14 @@ class AlertFilter(BaseModel):
 
 
 class AssignIn(SafeModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"assignee": "j.doe"}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"assignee": "j.doe"}, {"assignee": "j.doe", "if_unassigned": True}]})
 
     assignee: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None
+    # "Take the next alert": two analysts taking the same alert at once get one 200 and one
+    # 409, decided under the row lock, so nobody works an alert someone else holds.
+    if_unassigned: bool = Field(False, description="only assign if nobody holds the alert "
+                                "(or the same assignee does); 409 otherwise")
 
 
 class CommentIn(SafeModel):

@@ -122,9 +122,12 @@ def reopen(session: Session, *, alert_id: int, actor: str) -> AlertOut:
     return out(session, alert)
 
 
-def assign(session: Session, *, alert_id: int, assignee: str | None, actor: str) -> AlertOut:
+def assign(session: Session, *, alert_id: int, assignee: str | None, actor: str,
+           if_unassigned: bool = False) -> AlertOut:
     alert = _locked(session, alert_id)
     previous = alert.assignee
+    if if_unassigned and previous is not None and previous != assignee:
+        raise Conflict(f"Alert {alert_id} is assigned to {previous} already.")
     alert.assignee = assignee
     alert.updated_at = utcnow()
     _audit(session, alert, actor=actor, action="assigned", assignee=assignee,

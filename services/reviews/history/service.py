@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from services.reviews import pagination
 from services.reviews.history import repository
 from services.reviews.history.schemas import Snapshot, SnapshotPage
+from shared import pagination
 from shared.errors import NotFound
 from shared.models import Customer
 from shared.models.scoring import CustomerRisk

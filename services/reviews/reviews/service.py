@@ -11,7 +11,6 @@ from typing import Any
 from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
-from services.reviews import pagination
 from services.reviews.history import repository as history_repository
 from services.reviews.history import service as history
 from services.reviews.policies.service import current_policy
@@ -31,7 +30,7 @@ from services.reviews.reviews.schemas import (
     ReviewPageOut,
     ReviewStatus,
 )
-from shared import audit, queue
+from shared import audit, pagination, queue
 from shared.errors import Conflict, NotFound
 from shared.event_types import project, validate_data
 from shared.models import utcnow

@@ -1,0 +1,86 @@
+"""SQL of the watch list: the current risk beside the last default score before the window,
+keyset-paged on the sort value and the customer id."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Float, and_, case, cast, func, literal, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from services.scoring.watchlist.schemas import WatchFilter
+from shared.models.customers import Customer
+from shared.models.scoring import CustomerRisk, Score
+
+TIER_RANK = {"low": 1, "medium": 2, "high": 3}
+
+
+def _rank(column: Any) -> ColumnElement[int]:
+    return case(*((column == name, rank) for name, rank in TIER_RANK.items()), else_=0)
+
+
+def page(session: Session, *, filters: WatchFilter, since: dt.datetime,
+         after: tuple[Any, str] | None, limit: int) -> list[dict[str, Any]]:
+    ranked = (select(Score.customer_id, Score.pd, Score.tier,
+                     func.row_number().over(partition_by=Score.customer_id,
+                                            order_by=(Score.scored_at.desc(), Score.id.desc())
+                                            ).label("rn"))
+              .where(Score.target == "default", Score.shadow.is_(False),
+                     Score.scored_at <= since)
+              .subquery())
+    before = select(ranked.c.customer_id, ranked.c.pd, ranked.c.tier).where(
+        ranked.c.rn == 1).subquery()
+    pd_change = (CustomerRisk.pd_default - func.coalesce(before.c.pd, CustomerRisk.pd_default))
+    worsened = and_(before.c.tier.is_not(None),
+                    _rank(CustomerRisk.tier) > _rank(before.c.tier))
+    sort_value: Any = {
+        "pd_change": cast(pd_change, Float), "pd": CustomerRisk.pd_default,
+        "overdue": CustomerRisk.overdue_amount}[filters.sort]
+    query = (select(CustomerRisk.customer_id, Customer.name, Customer.industry, Customer.owner,
+                    CustomerRisk.tier, before.c.tier.label("previous_tier"),
+                    worsened.label("tier_worsened"), CustomerRisk.pd_default.label("pd"),
+                    before.c.pd.label("previous_pd"), cast(pd_change, Float).label("pd_change"),
+                    CustomerRisk.overdue_amount, CustomerRisk.outstanding_balance,
+                    CustomerRisk.credit_currency.label("currency"), CustomerRisk.scored_at,
+                    sort_value.label("sort_value"))
+             .join(Customer, Customer.customer_id == CustomerRisk.customer_id)
+             .outerjoin(before, before.c.customer_id == CustomerRisk.customer_id))
+    if filters.signal == "tier_worsened":
+        query = query.where(worsened)
+    elif filters.signal == "pd_up":
+        query = query.where(before.c.pd.is_not(None),
+                            pd_change > literal(filters.min_pd_change))
+    if filters.tier:
+        query = query.where(CustomerRisk.tier == filters.tier)
+    if filters.industry:
+        query = query.where(Customer.industry == filters.industry)
+    if filters.owner:
+        query = query.where(Customer.owner == filters.owner)
+    if after is not None:
+        value, customer_id = after
+        query = query.where(or_(sort_value < value, and_(
+            sort_value == value, CustomerRisk.customer_id > customer_id)))
+    query = query.order_by(sort_value.desc(), CustomerRisk.customer_id).limit(limit)
+    return [dict(row._mapping) for row in session.execute(query)]
+
+
+def pd_histories(session: Session, customer_ids: list[str], *, points: int = 12
+                 ) -> dict[str, list[float]]:
+    if not customer_ids:
+        return {}
+    ranked = (select(Score.customer_id, Score.pd, Score.scored_at, Score.id,
+                     func.row_number().over(partition_by=Score.customer_id,
+                                            order_by=(Score.scored_at.desc(), Score.id.desc())
+                                            ).label("rn"))
+              .where(Score.target == "default", Score.shadow.is_(False),
+                     Score.customer_id.in_(customer_ids))
+              .subquery())
+    rows = session.execute(select(ranked.c.customer_id, ranked.c.pd)
+                           .where(ranked.c.rn <= points)
+                           .order_by(ranked.c.customer_id, ranked.c.scored_at, ranked.c.id))
+    histories: dict[str, list[float]] = {cid: [] for cid in customer_ids}
+    for customer_id, pd in rows:
+        histories[customer_id].append(round(float(pd), 6))
+    return histories
