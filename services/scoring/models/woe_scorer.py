@@ -30,7 +30,9 @@ class WoeScorecardScorer(LightGbmScorer):
         if len(frame) == 0:
             return ScoreResult(pd=np.zeros(0), explain=lambda rows: [])
         x = self.matrix(session, frame)
-        return ScoreResult(pd=self.card.predict(x), explain=lambda rows: self.reasons(x[rows]))
+        # Points lost per bin are a table lookup: cheap enough to explain every row.
+        return ScoreResult(pd=self.card.predict(x), explain=lambda rows: self.reasons(x[rows]),
+                           cheap=True)
 
     def explain(self, x: np.ndarray) -> list[list[Reason]]:
         return self.reasons(x)

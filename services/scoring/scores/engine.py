@@ -32,6 +32,8 @@ class ScoreResult:
 
     pd: np.ndarray
     explain: Callable[[np.ndarray], list[list[Reason]]]
+    # Reasons already computed with the PDs (scorecards): every row gets them, at no cost.
+    cheap: bool = False
 
     def reasons_for(self, rows: np.ndarray) -> dict[int, list[Reason]]:
         rows = np.asarray(rows, dtype=np.int64)
@@ -70,7 +72,8 @@ class ScorecardScorer:
 
     def score(self, session: Session, frame: FeatureFrame) -> ScoreResult:
         pd, reasons = self.card.score(frame.matrix)  # its reasons cost no more than its PD
-        return ScoreResult(pd=pd, explain=lambda rows: [reasons[i] for i in rows.tolist()])
+        return ScoreResult(pd=pd, explain=lambda rows: [reasons[i] for i in rows.tolist()],
+                           cheap=True)
 
 
 def contribution_reasons(names: list[str], values: np.ndarray, contrib: np.ndarray,

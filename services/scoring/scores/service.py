@@ -101,10 +101,13 @@ def score_frame(session: Session, frame: FeatureFrame, *, trigger: str,
     tiers = [policy.tier_for(float(pd)) for pd in pd_default]
     moved = [material_move(previous.get(cid), float(pd_default[i]), tiers[i])
              for i, cid in enumerate(ids)]
-    # Reasons now only where the score moved materially (alerts and reviews are told, and
-    # show why); an unchanged score keeps its reasons; any other is explained on first read.
-    default_reasons = default.reasons_for(
-        np.flatnonzero(np.array(moved, dtype=bool) & ~frame.in_default))
+    # Costly reasons (a tree model's) now only where the score moved materially (alerts and
+    # reviews are told, and show why); an unchanged score keeps its reasons; any other is
+    # explained on first read. A scorecard's reasons come with its PDs: all rows get them.
+    explain_now = ~frame.in_default if default.cheap else (
+        np.array(moved, dtype=bool) & ~frame.in_default)
+    default_reasons = default.reasons_for(np.flatnonzero(explain_now))
+    churn_reasons_now = churn.reasons_for(np.arange(len(ids))) if churn.cheap else {}
     risk_rows: list[dict[str, Any]] = []
     history: list[dict[str, Any]] = []
     notices: list[tuple[str, dict[str, Any]]] = []  # (customer, score-changed payload)
@@ -123,7 +126,8 @@ def score_frame(session: Session, frame: FeatureFrame, *, trigger: str,
             reasons: list[engine.Reason] | None = [IN_DEFAULT_REASON]
         else:
             reasons = default_reasons.get(i, prev["reasons"] if default_same and prev else None)
-        churn_reasons = prev["churn_reasons"] if churn_same and prev else None
+        churn_reasons = churn_reasons_now.get(
+            i, prev["churn_reasons"] if churn_same and prev else None)
         risk_rows.append({
             "customer_id": cid, "pd_default": pd, "points": int(points[i]), "tier": tier,
             "model_id": d_scorer.model_id, "model_version": d_scorer.model_version,
