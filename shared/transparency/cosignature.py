@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import struct
 from dataclasses import dataclass
 
@@ -24,24 +23,25 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from shared.transparency.note import SIGNATURE_PREFIX, NoteError
+from shared.transparency.note import (
+    SIGNATURE_PREFIX,
+    NoteError,
+    check_name,
+    key_id,
+    parse_vkey,
+    vkey_text,
+)
 
 ALG_COSIGNATURE_V1 = 0x04
 BLOB_BYTES = 4 + 8 + 64
 
 
 def cosigner_key_id(name: str, public_key: bytes) -> bytes:
-    return hashlib.sha256(name.encode() + b"\n" + bytes([ALG_COSIGNATURE_V1])
-                          + public_key).digest()[:4]
+    return key_id(name, public_key, ALG_COSIGNATURE_V1)
 
 
 def signed_message(checkpoint_text: str, timestamp: int) -> bytes:
     return f"cosignature/v1\ntime {timestamp}\n{checkpoint_text}".encode()
-
-
-def _check_name(name: str) -> None:
-    if not name or "+" in name or any(c.isspace() for c in name):
-        raise NoteError(f"a cosigner name must be non-empty with no spaces or '+': {name!r}")
 
 
 @dataclass(frozen=True)
@@ -55,28 +55,11 @@ class CosignerVerifier:
 
     @property
     def vkey(self) -> str:
-        material = base64.b64encode(bytes([ALG_COSIGNATURE_V1]) + self.public_key).decode()
-        return f"{self.name}+{self.key_id.hex()}+{material}"
+        return vkey_text(self.name, self.public_key, ALG_COSIGNATURE_V1)
 
     @classmethod
     def parse(cls, vkey: str) -> CosignerVerifier:
-        name, sep, rest = vkey.strip().partition("+")
-        id_hex, sep2, material = rest.partition("+")
-        if not sep or not sep2 or len(id_hex) != 8:
-            raise NoteError("a cosigner key reads <name>+<8 hex digits>+<base64 key>")
-        _check_name(name)
-        try:
-            raw = base64.b64decode(material, validate=True)
-            expected_id = bytes.fromhex(id_hex)
-        except (binascii.Error, ValueError) as exc:
-            raise NoteError(f"malformed cosigner key: {exc}") from exc
-        if len(raw) != 33 or raw[0] != ALG_COSIGNATURE_V1:
-            raise NoteError("a cosigner key is an Ed25519 cosignature/v1 key (type 0x04, "
-                            "32 bytes)")
-        verifier = cls(name, raw[1:])
-        if verifier.key_id != expected_id:
-            raise NoteError("the cosigner key's id does not match its name and key")
-        return verifier
+        return cls(*parse_vkey(vkey, ALG_COSIGNATURE_V1))
 
     def timestamp_of(self, line: str, checkpoint_text: str) -> int | None:
         """The time the line's cosignature was made, if it is this cosigner's valid
@@ -103,7 +86,7 @@ class Cosigner:
     """A witness's signing key: cosigns checkpoints it has checked."""
 
     def __init__(self, name: str, seed: bytes) -> None:
-        _check_name(name)
+        check_name(name)
         if len(seed) != 32:
             raise NoteError("an Ed25519 private key seed is 32 bytes")
         self.name = name

@@ -30,13 +30,38 @@ class NoteError(ValueError):
     """A note, key or checkpoint that is malformed or does not verify."""
 
 
-def key_id(name: str, public_key: bytes) -> bytes:
-    return hashlib.sha256(name.encode() + b"\n" + bytes([ALG_ED25519]) + public_key).digest()[:4]
+def key_id(name: str, public_key: bytes, algorithm: int = ALG_ED25519) -> bytes:
+    return hashlib.sha256(name.encode() + b"\n" + bytes([algorithm]) + public_key).digest()[:4]
 
 
-def _check_name(name: str) -> None:
+def check_name(name: str) -> None:
     if not name or "+" in name or any(c.isspace() for c in name):
         raise NoteError(f"a key name must be non-empty with no spaces or '+': {name!r}")
+
+
+def vkey_text(name: str, public_key: bytes, algorithm: int) -> str:
+    material = base64.b64encode(bytes([algorithm]) + public_key).decode()
+    return f"{name}+{key_id(name, public_key, algorithm).hex()}+{material}"
+
+
+def parse_vkey(vkey: str, algorithm: int) -> tuple[str, bytes]:
+    """(name, 32-byte Ed25519 public key) of ``<name>+<key id>+<base64(algorithm || key)>``,
+    after checking the algorithm byte and that the id matches the name and key."""
+    name, sep, rest = vkey.strip().partition("+")
+    id_hex, sep2, material = rest.partition("+")
+    if not sep or not sep2 or len(id_hex) != 8:
+        raise NoteError("a verifier key reads <name>+<8 hex digits>+<base64 key>")
+    check_name(name)
+    try:
+        raw = base64.b64decode(material, validate=True)
+        expected_id = bytes.fromhex(id_hex)
+    except (binascii.Error, ValueError) as exc:
+        raise NoteError(f"malformed verifier key: {exc}") from exc
+    if len(raw) != 33 or raw[0] != algorithm:
+        raise NoteError(f"expected an Ed25519 key of type 0x{algorithm:02x} (32 bytes)")
+    if key_id(name, raw[1:], algorithm) != expected_id:
+        raise NoteError("the verifier key's id does not match its name and key")
+    return name, raw[1:]
 
 
 @dataclass(frozen=True)
@@ -50,27 +75,11 @@ class Verifier:
 
     @property
     def vkey(self) -> str:
-        material = base64.b64encode(bytes([ALG_ED25519]) + self.public_key).decode()
-        return f"{self.name}+{self.key_id.hex()}+{material}"
+        return vkey_text(self.name, self.public_key, ALG_ED25519)
 
     @classmethod
     def parse(cls, vkey: str) -> Verifier:
-        name, sep, rest = vkey.strip().partition("+")
-        id_hex, sep2, material = rest.partition("+")
-        if not sep or not sep2 or len(id_hex) != 8:
-            raise NoteError("a verifier key reads <name>+<8 hex digits>+<base64 key>")
-        _check_name(name)
-        try:
-            raw = base64.b64decode(material, validate=True)
-            expected_id = bytes.fromhex(id_hex)
-        except (binascii.Error, ValueError) as exc:
-            raise NoteError(f"malformed verifier key: {exc}") from exc
-        if len(raw) != 33 or raw[0] != ALG_ED25519:
-            raise NoteError("only Ed25519 verifier keys (algorithm 0x01, 32 bytes) are known")
-        verifier = cls(name, raw[1:])
-        if verifier.key_id != expected_id:
-            raise NoteError("the verifier key's id does not match its name and key")
-        return verifier
+        return cls(*parse_vkey(vkey, ALG_ED25519))
 
     def verify(self, text: bytes, signature: bytes) -> bool:
         try:
@@ -82,7 +91,7 @@ class Verifier:
 
 class Signer:
     def __init__(self, name: str, seed: bytes) -> None:
-        _check_name(name)
+        check_name(name)
         if len(seed) != 32:
             raise NoteError("an Ed25519 private key seed is 32 bytes")
         self.name = name

@@ -16,7 +16,8 @@ import binascii
 import fcntl
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Protocol
 
@@ -92,9 +93,9 @@ class FileWitness:
             self._accept(note, new, held, old_size, proof)
             return new
 
-    def _locked(self) -> _FileLock:
+    def _locked(self) -> AbstractContextManager[None]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        return _FileLock(self.path.with_suffix(self.path.suffix + ".lock"))
+        return _file_lock(self.path.with_suffix(self.path.suffix + ".lock"))
 
     def _open(self, note: str) -> Checkpoint:
         try:
@@ -121,23 +122,13 @@ class FileWitness:
         os.replace(temporary, self.path)
 
 
-class _FileLock:
+@contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
     """Sequencers (or witness requests) on one host take turns, so none writes back an
     older checkpoint: the check and the write are one atomic step, as tlog-witness asks."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._file: object | None = None
-
-    def __enter__(self) -> None:
-        handle = open(self.path, "a")  # noqa: SIM115 - closed in __exit__
+    with open(path, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
-        self._file = handle
-
-    def __exit__(self, *_: object) -> None:
-        handle = self._file
-        assert handle is not None and hasattr(handle, "close")
-        handle.close()
+        yield
 
 
 def add_checkpoint_body(note: str, old_size: int, proof: Sequence[bytes]) -> bytes:

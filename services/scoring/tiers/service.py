@@ -4,7 +4,6 @@ with it, and analysts' overrides (honoured until they expire or are lifted)."""
 from __future__ import annotations
 
 import datetime as dt
-import time
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -43,21 +42,15 @@ DEFAULT_POLICY = TierPolicy(version=0, thresholds=Thresholds(),
                             strategies=dict(DEFAULT_STRATEGIES))
 
 
-_POLICY_TTL_SECONDS = 1.0
-_policy_cache: tuple[float, int, TierPolicy] | None = None
+# This process's copy of the policy it read last, with the engine it came from.
+_policy_cache: tuple[int, TierPolicy] | None = None
 
 
-def current_policy(session: Session, *, max_age: float = 0.0) -> TierPolicy:
-    """The policy in force. ``max_age`` > 0 lets a hot path (credit decisions) reuse what
-    this process read less than that many seconds ago: a new version applies within it."""
+def current_policy(session: Session) -> TierPolicy:
+    """The policy in force, read now (and kept for policy_at_version)."""
     global _policy_cache
-    cached = _policy_cache
-    bind_id = id(session.get_bind().engine)
-    if max_age > 0 and cached and cached[1] == bind_id and \
-            time.monotonic() - cached[0] < max_age:
-        return cached[2]
     policy = _load_policy(session)
-    _policy_cache = (time.monotonic(), bind_id, policy)
+    _policy_cache = (id(session.get_bind().engine), policy)
     return policy
 
 
@@ -65,14 +58,10 @@ def policy_at_version(session: Session, version: int) -> TierPolicy:
     """The policy whose version a query just read (max of tier_config.version, 0 for none):
     this process's copy while it is that version, else read again. Always current, and a
     hot read pays no query for it."""
-    global _policy_cache
     cached = _policy_cache
-    bind_id = id(session.get_bind().engine)
-    if cached and cached[1] == bind_id and cached[2].version == version:
-        return cached[2]
-    policy = _load_policy(session)
-    _policy_cache = (time.monotonic(), bind_id, policy)
-    return policy
+    if cached and cached[0] == id(session.get_bind().engine) and cached[1].version == version:
+        return cached[1]
+    return current_policy(session)
 
 
 def _load_policy(session: Session) -> TierPolicy:
