@@ -125,6 +125,23 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
+class WriteInReadError(RuntimeError):
+    """A write inside Database.read(): on SQLite it would be dropped with the deferred
+    transaction, on PostgreSQL committed statement by statement. Either is a bug."""
+
+
+def _refuse_writes(factory: sessionmaker[Session]) -> None:
+    @event.listens_for(factory, "do_orm_execute")
+    def _on_execute(state: Any) -> None:
+        if state.is_insert or state.is_update or state.is_delete:
+            raise WriteInReadError("a write in a read-only session; use Database.transaction()")
+
+    @event.listens_for(factory, "before_flush")
+    def _on_flush(session: Session, _context: Any, _instances: Any) -> None:
+        if session.new or session.dirty or session.deleted:
+            raise WriteInReadError("a flush in a read-only session; use Database.transaction()")
+
+
 class Database:
     """One engine and its session factory for a process."""
 
@@ -133,11 +150,14 @@ class Database:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         # Same pool. On PostgreSQL each statement is its own transaction: no BEGIN and no
         # COMMIT round trip, which is most of a one-statement read's cost.
-        self._statement_sessions = sessionmaker(
+        self._read_sessions = sessionmaker(
             self.engine.execution_options(
                 **({READ_ONLY_OPTION: True} if self.engine.dialect.name == "sqlite"
                    else {"isolation_level": "AUTOCOMMIT"})),
             expire_on_commit=False)
+        _refuse_writes(self._read_sessions)
+        self._autocommit_sessions = sessionmaker(
+            self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -150,7 +170,7 @@ class Database:
         """A unit that only reads: one round trip per statement on PostgreSQL (autocommit);
         a deferred transaction on SQLite. Nothing written in it is kept on SQLite, and on
         PostgreSQL nothing may be: use transaction() for writes."""
-        with self._statement_sessions() as session:
+        with self._read_sessions() as session:
             yield session
 
     @contextmanager
@@ -162,7 +182,7 @@ class Database:
             with self.transaction() as session:
                 yield session
             return
-        with self._statement_sessions() as session, session.begin():
+        with self._autocommit_sessions() as session, session.begin():
             yield session
 
     def dispose(self) -> None:

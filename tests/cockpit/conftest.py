@@ -58,17 +58,28 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
 
 
 def _wait_for_scores_and_alerts(stack: Stack, timeout: float = 180) -> None:
+    """Polls until every customer is scored and a few alerts are open. An answer other than
+    200 (a busy worker can hold SQLite's write lock) is polled again, and reported if it is
+    the last one seen."""
     deadline = time.monotonic() + timeout
+    last = "nothing yet"
     with stack.client() as api:
         while time.monotonic() < deadline:
-            portfolio = api.get("/v1/reports/portfolio").json()
-            scored = sum(r["customers"] for r in portfolio["rows"]
-                         if r["dimension"] == "tier" and r["value"] in ("low", "medium", "high"))
-            alerts = api.get("/v1/alerts/counts").json()["total"]
-            if scored >= CUSTOMERS and alerts >= 3:
-                return
+            portfolio = api.get("/v1/reports/portfolio")
+            counts = api.get("/v1/alerts/counts")
+            if portfolio.status_code == counts.status_code == 200:
+                scored = sum(r["customers"] for r in portfolio.json()["rows"]
+                             if r["dimension"] == "tier"
+                             and r["value"] in ("low", "medium", "high"))
+                alerts = counts.json()["total"]
+                if scored >= CUSTOMERS and alerts >= 3:
+                    return
+                last = f"{scored} customers scored, {alerts} alerts"
+            else:
+                last = (f"portfolio {portfolio.status_code} {portfolio.text[:300]}; "
+                        f"counts {counts.status_code} {counts.text[:300]}")
             time.sleep(0.5)
-    raise AssertionError("the seeded portfolio was not scored and alerted in time")
+    raise AssertionError(f"the seeded portfolio was not scored and alerted in time: {last}")
 
 
 def sign_in(gateway: str, key: str, *, locale: str = "en") -> httpx.Client:

@@ -58,7 +58,7 @@ def list_alerts(
 ) -> AlertPage:
     filters = _filters(status, severity, rule_id, customer_id, tier, assignee, silenced,
                        opened_after, opened_before, seen_after)
-    with db.transaction() as session:
+    with db.read() as session:
         return service.list_alerts(session, filters=filters, cursor=cursor,
                                    since_id=since_id, limit=limit)
 
@@ -78,7 +78,7 @@ def count_alerts(
 ) -> Counts:
     filters = _filters(status, severity, rule_id, customer_id, tier, assignee, silenced,
                        opened_after, opened_before, None)
-    with db.transaction() as session:
+    with db.read() as session:
         return service.count_alerts(session, filters=filters)
 
 
@@ -87,7 +87,7 @@ def count_alerts(
                         "risk reasons when it opened, the rule version, and the comments.",
             response_model=AlertOut, **secured("alerts:read", extra_errors=[404]))
 def get_alert(alert_id: RowId, db: Database = DatabaseDep) -> AlertOut:
-    with db.transaction() as session:
+    with db.read() as session:
         return service.get_alert(session, alert_id)
 
 
@@ -139,7 +139,7 @@ def assign(alert_id: RowId, body: AssignIn, request: Request,
             summary="An alert's comments", description="Oldest first.",
             response_model=list[CommentOut], **secured("alerts:read", extra_errors=[404]))
 def list_comments(alert_id: RowId, db: Database = DatabaseDep) -> list[CommentOut]:
-    with db.transaction() as session:
+    with db.read() as session:
         return service.comments(session, alert_id=alert_id)
 
 

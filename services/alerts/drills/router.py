@@ -39,7 +39,7 @@ def list_drills(
     before: Annotated[RowId | None, Query(description="drills older than this id")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> DrillPage:
-    with db.transaction() as session:
+    with db.read() as session:
         return service.page(session, playbook_id=playbook_id, before=before, limit=limit)
 
 
@@ -49,5 +49,5 @@ def list_drills(
                         "detect), → acknowledged, → run completed.",
             response_model=DrillOut, **secured("alerts:read", extra_errors=[404, 422]))
 def get_drill(drill_id: RowId, db: Database = DatabaseDep) -> DrillOut:
-    with db.transaction() as session:
+    with db.read() as session:
         return service.get(session, drill_id=drill_id)

@@ -39,7 +39,7 @@ Position = Annotated[int, Path(ge=1, le=50, description="the step's number, from
             response_model=list[PlaybookOut], **secured("alerts:read", extra_errors=[422]))
 def list_playbooks(db: Database = DatabaseDep, enabled: bool | None = None
                    ) -> list[PlaybookOut]:
-    with db.transaction() as session:
+    with db.read() as session:
         return service.list_playbooks(session, enabled=enabled)
 
 
@@ -61,7 +61,7 @@ def create_playbook(body: PlaybookIn, request: Request,
             description="One playbook.",
             response_model=PlaybookOut, **secured("alerts:read", extra_errors=[404, 422]))
 def get_playbook(playbook_id: RowId, db: Database = DatabaseDep) -> PlaybookOut:
-    with db.transaction() as session:
+    with db.read() as session:
         return service.out(service.get_playbook(session, playbook_id))
 
 
@@ -85,7 +85,7 @@ def update_playbook(playbook_id: RowId, body: PlaybookPatch, request: Request,
                         "and for drills separately.",
             response_model=PlaybookStats, **secured("alerts:read", extra_errors=[404, 422]))
 def playbook_stats(playbook_id: RowId, db: Database = DatabaseDep) -> PlaybookStats:
-    with db.transaction() as session:
+    with db.read() as session:
         return service.stats(session, playbook_id=playbook_id)
 
 
@@ -108,7 +108,7 @@ def list_runs(
     filters = RunFilter(playbook_id=playbook_id, status=status, customer_id=customer_id,
                         assignee=assignee, owner_role=owner_role, overdue=overdue,
                         drill=drill)
-    with db.transaction() as session:
+    with db.read() as session:
         return runs.list_runs(session, filters=filters, cursor=cursor, limit=limit)
 
 
@@ -119,7 +119,7 @@ def list_runs(
                              "and the durations.",
                  response_model=RunOut, **secured("alerts:read", extra_errors=[404, 422]))
 def get_run(run_id: RowId, db: Database = DatabaseDep) -> RunOut:
-    with db.transaction() as session:
+    with db.read() as session:
         return runs.get_run(session, run_id=run_id)
 
 

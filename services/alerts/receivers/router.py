@@ -48,7 +48,7 @@ def create_receiver(body: ReceiverIn, request: Request, db: Database = DatabaseD
             description="Every receiver with its filters; secrets show only as `secret_set`.",
             response_model=list[ReceiverOut], **secured("alerts:read"))
 def list_receivers(db: Database = DatabaseDep) -> list[ReceiverOut]:
-    with db.transaction() as session:
+    with db.read() as session:
         return service.list_receivers(session)
 
 
@@ -56,7 +56,7 @@ def list_receivers(db: Database = DatabaseDep) -> list[ReceiverOut]:
             summary="Show a receiver", description="One receiver; secrets never shown.",
             response_model=ReceiverOut, **secured("alerts:read", extra_errors=[404, 422]))
 def get_receiver(receiver_id: RowId, db: Database = DatabaseDep) -> ReceiverOut:
-    with db.transaction() as session:
+    with db.read() as session:
         return service.to_out(service.get(session, receiver_id))
 
 
@@ -111,7 +111,7 @@ def test_receiver(receiver_id: RowId, request: Request, db: Database = DatabaseD
 def receiver_deliveries(receiver_id: RowId, status: DeliveryStatus | None = None,
                         before: Before = None, limit: Limit = 50,
                         db: Database = DatabaseDep) -> DeliveryPage:
-    with db.transaction() as session:
+    with db.read() as session:
         return deliveries.page(session, receiver_id=receiver_id, status=status,
                                before=before, limit=limit)
 
@@ -138,5 +138,5 @@ def redeliver(receiver_id: RowId, delivery_id: RowId, request: Request,
             response_model=DeliveryPage, **secured("alerts:read", extra_errors=[422]))
 def alert_deliveries(alert_id: RowId, before: Before = None, limit: Limit = 50,
                      db: Database = DatabaseDep) -> DeliveryPage:
-    with db.transaction() as session:
+    with db.read() as session:
         return deliveries.page(session, alert_id=alert_id, before=before, limit=limit)

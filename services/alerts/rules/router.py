@@ -26,7 +26,7 @@ router = APIRouter(prefix="/v1/alert-rules", tags=["alert-rules"])
             response_model=RulePage, **secured("alerts:read"))
 def list_rules(db: Database = DatabaseDep, kind: RuleKind | None = None,
                enabled: bool | None = None) -> RulePage:
-    with db.transaction() as session:
+    with db.read() as session:
         return RulePage(items=[service.out(r) for r in
                                repository.listing(session, kind=kind, enabled=enabled)])
 
@@ -46,7 +46,7 @@ def create_rule(body: RuleIn, request: Request, db: Database = DatabaseDep) -> R
             description="The rule as it stands (its current version).",
             response_model=RuleOut, **secured("alerts:read", extra_errors=[404]))
 def get_rule(rule_id: RowId, db: Database = DatabaseDep) -> RuleOut:
-    with db.transaction() as session:
+    with db.read() as session:
         return service.out(service.get_rule(session, rule_id))
 
 
@@ -76,6 +76,6 @@ def delete_rule(rule_id: RowId, request: Request, db: Database = DatabaseDep) ->
             summary="A rule's versions", description="Every version, oldest first.",
             response_model=list[RuleVersionOut], **secured("alerts:read", extra_errors=[404]))
 def rule_versions(rule_id: RowId, db: Database = DatabaseDep) -> list[RuleVersionOut]:
-    with db.transaction() as session:
+    with db.read() as session:
         service.get_rule(session, rule_id)
         return [RuleVersionOut.model_validate(v) for v in repository.versions(session, rule_id)]

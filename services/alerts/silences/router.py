@@ -34,7 +34,7 @@ def create_silence(body: SilenceIn, request: Request,
 def list_silences(db: Database = DatabaseDep,
                   state: Annotated[list[SilenceState] | None, Query()] = None
                   ) -> list[SilenceOut]:
-    with db.transaction() as session:
+    with db.read() as session:
         return service.listing(session, states=state)
 
 
@@ -42,7 +42,7 @@ def list_silences(db: Database = DatabaseDep,
             description="With its state (pending, active, expired).",
             response_model=SilenceOut, **secured("alerts:read", extra_errors=[404]))
 def get_silence(silence_id: RowId, db: Database = DatabaseDep) -> SilenceOut:
-    with db.transaction() as session:
+    with db.read() as session:
         return service.get(session, silence_id)
 
 

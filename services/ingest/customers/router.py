@@ -106,5 +106,5 @@ def post_customers_batch(batch: CustomerBatchIn, request: Request,
     **secured("risk:read", extra_errors=(404,)),
 )
 def get_customer(customer_id: str, db: Database = DatabaseDep) -> BackgroundCheck:
-    with db.transaction() as session:
+    with db.read() as session:
         return background_check(session, customer_id=customer_id)

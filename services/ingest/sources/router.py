@@ -55,7 +55,7 @@ def put_source(adapter: Adapter, name: SourceName, body: SourceIn, request: Requ
 )
 def list_sources(db: Database = DatabaseDep,
                  settings: IngestSettings = Depends(ingest_settings)) -> list[SourceOut]:
-    with db.transaction() as session:
+    with db.read() as session:
         return service.list_sources(session, settings)
 
 

@@ -49,7 +49,7 @@ def list_entries(
     since: dt.datetime | None = Query(None, description="occurred at or after (ISO 8601)"),
     until: dt.datetime | None = Query(None, description="occurred before (ISO 8601)"),
 ) -> AuditPage:
-    with db.transaction() as session:
+    with db.read() as session:
         rows = audit.entries(session, after_id=after_id, limit=limit, subject_id=subject_id,
                              subject_type=subject_type, actor=actor, action=action,
                              since=since, until=until)
@@ -62,7 +62,7 @@ def list_entries(
             description="The tree head the sequencer signed last, as a C2SP signed note.",
             response_model=CheckpointOut, **secured(SCOPE, extra_errors=[404]))
 def latest_checkpoint(db: Database = DatabaseDep) -> CheckpointOut:
-    with db.transaction() as session:
+    with db.read() as session:
         latest = tlog.latest_checkpoint(session)
     if latest is None:
         raise NotFound("No checkpoint yet: the sequencer has not integrated any entry.")
@@ -82,7 +82,7 @@ def public_key() -> PublicKeyOut:
 def _inclusion(db: Database, *, entry_id: int | None = None, leaf_index: int | None = None,
                tree_size: int | None) -> InclusionOut:
     try:
-        with db.transaction() as session:
+        with db.read() as session:
             proof = tlog.inclusion(session, entry_id=entry_id, leaf_index=leaf_index,
                                    tree_size=tree_size)
     except tlog.NotSequenced as exc:
@@ -129,7 +129,7 @@ def consistency(
     db: Database = DatabaseDep,
 ) -> ConsistencyOut:
     try:
-        with db.transaction() as session:
+        with db.read() as session:
             proof = tlog.consistency(session, old_size=from_size, new_size=to_size)
     except tlog.NotSequenced as exc:
         raise Conflict(str(exc)) from exc
@@ -150,7 +150,7 @@ def verify_log(db: Database = DatabaseDep) -> VerificationOut:
     settings = get_audit_settings()
     witnessed = settings.witness_file
     trusted = [witnessed.read_text()] if witnessed and witnessed.exists() else []
-    with db.transaction() as session:
+    with db.read() as session:
         result = tlog.verify(session, get_signer().verifier, origin=settings.origin,
                              trusted=trusted)
     return VerificationOut(
@@ -181,7 +181,7 @@ def export(
     verifier = get_signer().verifier
 
     def lines() -> Iterator[str]:
-        with db.transaction() as session:
+        with db.read() as session:
             yield from tlog.export(session, start=from_index, end=to_index,
                                    subject_id=subject_id, since_size=since, verifier=verifier)
 

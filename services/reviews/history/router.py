@@ -25,6 +25,6 @@ def profile_history(customer_id: str = Path(min_length=1, max_length=128),
                     cursor: str | None = Query(None, max_length=200),
                     limit: int = Query(50, ge=1, le=500),
                     db: Database = DatabaseDep) -> SnapshotPage:
-    with db.transaction() as session:
+    with db.read() as session:
         return service.profile_history(session, customer_id=customer_id, cursor=cursor,
                                        limit=limit)

@@ -20,7 +20,7 @@ router = APIRouter(prefix="/v1/review-policies", tags=["review-policies"])
                         "days; SLA 14 days).",
             response_model=ReviewPolicyOut, **secured("reviews:read"))
 def get_policy(db: Database = DatabaseDep) -> ReviewPolicyOut:
-    with db.transaction() as session:
+    with db.read() as session:
         return service.get_policy(session)
 
 
@@ -40,5 +40,5 @@ def put_policy(body: ReviewPolicyIn, request: Request,
             response_model=list[ReviewPolicyOut], **secured("reviews:read", extra_errors=[422]))
 def policy_versions(db: Database = DatabaseDep, limit: int = Query(50, ge=1, le=500),
                     offset: int = Query(0, ge=0, le=1_000_000)) -> list[ReviewPolicyOut]:
-    with db.transaction() as session:
+    with db.read() as session:
         return service.history(session, limit=limit, offset=offset)

@@ -44,7 +44,7 @@ class RetryAccepted(BaseModel):
 @router.get("/depth", summary="Items per topic and status", operation_id="queue-depth",
             response_model=list[QueueDepth], **secured("admin"))
 def depth(db: Database = DatabaseDep) -> list[QueueDepth]:
-    with db.transaction() as session:
+    with db.read() as session:
         return [QueueDepth(topic=d.topic, status=d.status, count=d.count)
                 for d in queue.depth(session)]
 
@@ -58,7 +58,7 @@ def dead_letters(
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=INT64_MAX),
 ) -> list[WorkItemOut]:
-    with db.transaction() as session:
+    with db.read() as session:
         items = queue.list_items(session, status=queue.ItemStatus.DEAD, topic=topic, limit=limit,
                                  offset=offset)
         return [WorkItemOut.model_validate(i, from_attributes=True) for i in items]

@@ -45,7 +45,7 @@ def _secured(*errors: int) -> dict[str, Any]:
                         "the tier in force, by industry and by country." + DRILLS,
             response_model=PortfolioReport, **_secured())
 def portfolio(request: Request, db: Database = DatabaseDep) -> PortfolioReport | Response:
-    with db.transaction() as session:
+    with db.read() as session:
         report = service.portfolio(session)
     return csv_response("portfolio", PortfolioRow, report.rows) if wants_csv(request) \
         else report
@@ -61,7 +61,7 @@ def portfolio(request: Request, db: Database = DatabaseDep) -> PortfolioReport |
 def migration(request: Request, from_date: dt.date | None = FromDate,
               to_date: dt.date | None = ToDate,
               db: Database = DatabaseDep) -> MigrationReport | Response:
-    with db.transaction() as session:
+    with db.read() as session:
         report = service.migration(session, start=from_date, end=to_date)
     return csv_response("migration", MigrationRow, report.rows) if wants_csv(request) \
         else report
@@ -73,7 +73,7 @@ def migration(request: Request, from_date: dt.date | None = FromDate,
                         "of its oldest open invoice (the stored current risk)." + DRILLS,
             response_model=AgingReport, **_secured())
 def aging(request: Request, db: Database = DatabaseDep) -> AgingReport | Response:
-    with db.transaction() as session:
+    with db.read() as session:
         report = service.aging(session)
     return csv_response("aging", AgingRow, report.rows) if wants_csv(request) else report
 
@@ -87,7 +87,7 @@ def aging(request: Request, db: Database = DatabaseDep) -> AgingReport | Respons
             response_model=ConcentrationReport, **_secured())
 def concentration(request: Request, top: int = Query(10, ge=1, le=1000),
                   db: Database = DatabaseDep) -> ConcentrationReport | Response:
-    with db.transaction() as session:
+    with db.read() as session:
         report = service.concentration(session, top=top)
     return csv_response("concentration", ExposureRow, report.rows) if wants_csv(request) \
         else report
@@ -103,6 +103,6 @@ def concentration(request: Request, top: int = Query(10, ge=1, le=1000),
 def reviews(request: Request, from_date: dt.date | None = FromDate,
             to_date: dt.date | None = ToDate,
             db: Database = DatabaseDep) -> ReviewsReport | Response:
-    with db.transaction() as session:
+    with db.read() as session:
         report = service.reviews(session, start=from_date, end=to_date)
     return csv_response("reviews", ReviewsRow, report.rows) if wants_csv(request) else report

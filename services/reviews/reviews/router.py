@@ -44,7 +44,7 @@ def list_reviews(status: StatusName | None = None, kind: KindName | None = None,
                  cursor: str | None = Query(None, max_length=200),
                  limit: int = Query(50, ge=1, le=500),
                  db: Database = DatabaseDep) -> ReviewPage:
-    with db.transaction() as session:
+    with db.read() as session:
         return service.list_reviews(session, status=status, kind=kind, tier=tier,
                                     assignee=assignee, customer_id=customer_id, due=due,
                                     overdue=overdue, due_before=due_before, cursor=cursor,
@@ -70,7 +70,7 @@ def create_review(body: ReviewIn, request: Request, db: Database = DatabaseDep) 
                         "amount, new events by type) and the notes.",
             response_model=ReviewPageOut, **secured("reviews:read", extra_errors=[404, 422]))
 def get_review(review_id: int = ReviewId, db: Database = DatabaseDep) -> ReviewPageOut:
-    with db.transaction() as session:
+    with db.read() as session:
         return service.review_page(session, review_id=review_id)
 
 

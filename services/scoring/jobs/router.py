@@ -34,7 +34,7 @@ def rescore(body: RescoreRequest, request: Request, db: Database = DatabaseDep) 
 def list_jobs(db: Database = DatabaseDep, kind: str | None = None,
               limit: int = Query(50, ge=1, le=500),
               offset: int = Query(0, ge=0, le=INT64_MAX)) -> list[JobOut]:
-    with db.transaction() as session:
+    with db.read() as session:
         return [JobOut.model_validate(j, from_attributes=True)
                 for j in repository.list_jobs(session, kind=kind, limit=limit, offset=offset)]
 
@@ -45,5 +45,5 @@ def list_jobs(db: Database = DatabaseDep, kind: str | None = None,
                         "the error.", response_model=JobOut,
             **secured("risk:read", extra_errors=[404]))
 def get_job(job_id: RowId, db: Database = DatabaseDep) -> JobOut:
-    with db.transaction() as session:
+    with db.read() as session:
         return JobOut.model_validate(service.get_job(session, job_id), from_attributes=True)

@@ -120,7 +120,7 @@ def list_models(db: Database = DatabaseDep, target: Target | None = None,
                                                           "retired)$"),
                 limit: int = Query(50, ge=1, le=500),
                 offset: int = Query(0, ge=0, le=INT64_MAX)) -> list[ModelSummary]:
-    with db.transaction() as session:
+    with db.read() as session:
         return [ModelSummary(**_summary(m)) for m in
                 service.list_models(session, target=target, status=status, limit=limit,
                                     offset=offset)]
@@ -142,7 +142,7 @@ def rollback(body: RollbackRequest, request: Request, db: Database = DatabaseDep
                         "training and test sizes and periods.", response_model=ModelOut,
             **secured("risk:read", extra_errors=[404]))
 def get_model(model_id: RowId, db: Database = DatabaseDep) -> ModelOut:
-    with db.transaction() as session:
+    with db.read() as session:
         model = service.get_model(session, model_id)
         return ModelOut(**_summary(model), features=model.features,
                         categories=model.categories, params=model.params, report=model.report)
@@ -178,5 +178,5 @@ def change_status(model_id: RowId, body: StatusChange, request: Request,
                         "training distribution: < 0.1 stable, 0.1-0.25 watch, > 0.25 act.",
             response_model=DriftReport, **secured("risk:read", extra_errors=[404, 409]))
 def drift(model_id: RowId, db: Database = DatabaseDep) -> DriftReport:
-    with db.transaction() as session:
+    with db.read() as session:
         return service.drift(session, model_id=model_id)

@@ -19,7 +19,7 @@ router = APIRouter(prefix="/v1/tiers", tags=["tiers"])
                         "strategy. Version 0 is the built-in default (2 % / 10 %).",
             response_model=TierConfigOut, **secured("risk:read"))
 def get_tiers(db: Database = DatabaseDep) -> TierConfigOut:
-    with db.transaction() as session:
+    with db.read() as session:
         return service.get_config(session)
 
 
@@ -38,7 +38,7 @@ def put_tiers(body: TierConfigIn, request: Request,
             response_model=list[TierConfigOut], **secured("risk:read"))
 def tier_versions(db: Database = DatabaseDep, limit: int = Query(50, ge=1, le=500),
                   offset: int = Query(0, ge=0, le=INT64_MAX)) -> list[TierConfigOut]:
-    with db.transaction() as session:
+    with db.read() as session:
         return service.history(session, limit=limit, offset=offset)
 
 
@@ -61,7 +61,7 @@ def set_override(customer_id: str, body: OverrideIn, request: Request,
             "each with whether it is in force now.",
             response_model=list[OverrideOut], **secured("risk:read"))
 def list_overrides(customer_id: str, db: Database = DatabaseDep) -> list[OverrideOut]:
-    with db.transaction() as session:
+    with db.read() as session:
         return service.list_overrides(session, customer_id=customer_id)
 
 
