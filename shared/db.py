@@ -51,6 +51,7 @@ class Lock(IntEnum):
     IDEMPOTENCY_KEY = 7_314_003  # one request per idempotency key at a time
     AUDIT_SEQUENCER = 7_314_004  # one audit log sequencer at a time, across replicas
     TIER_CONFIG = 7_314_010  # tier configuration versions are numbered one at a time
+    EVENT_PARTITIONS = 7_314_011  # one partition maintenance of the event table at a time
 
 
 # With keys, the lock is (lock id, hashtext(key)): PostgreSQL's two-int key space, which

@@ -4,6 +4,7 @@ one transaction together with its acks, and records failures for retry."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import signal
@@ -49,6 +50,7 @@ class Schedule:
     job: Callable[[Database], object]
     cron: Mapping[str, int | str]
     misfire_grace_seconds: int = 3600
+    run_at_start: bool = False  # also once when the worker starts (upkeep a new install needs)
 
 
 class Consumer:
@@ -191,9 +193,10 @@ class Worker:
 
         scheduler = BackgroundScheduler(timezone="UTC")
         for schedule in self.schedules:
+            first = {"next_run_time": dt.datetime.now(dt.UTC)} if schedule.run_at_start else {}
             scheduler.add_job(schedule.job, "cron", args=[self.db], id=schedule.id,
                               misfire_grace_time=schedule.misfire_grace_seconds,
-                              coalesce=True, **schedule.cron)
+                              coalesce=True, **first, **schedule.cron)
         scheduler.start()
         return scheduler
 

@@ -80,7 +80,10 @@ def session_db(database_url: str) -> Iterator[Database]:
 def _empty_all_tables(database: Database) -> None:
     with database.engine.begin() as conn:
         if is_postgres(database.engine):
+            # event_key: the de-duplication keys of the partitioned event table (0013),
+            # which TRUNCATE's lack of row triggers would otherwise leave behind.
             names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+            names += ', "event_key"'
             conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         else:
             for table in reversed(Base.metadata.sorted_tables):

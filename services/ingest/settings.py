@@ -54,6 +54,12 @@ class IngestSettings(BaseSettings):
     fxiaoke_poll_objects: list[str] = Field(
         default_factory=lambda: ["AccountObj"], description="CRM objects (apiName) polled "
         "for changes, e.g. [\"AccountObj\", \"SalesOrderObj\"]")
+    # PostgreSQL only (SQLite keeps one event table): see services/ingest/events/partitions.py.
+    event_partition_months_ahead: int = Field(
+        3, ge=1, le=24, description="months of event partitions created ahead (PostgreSQL)")
+    event_retention_months: int = Field(
+        0, ge=0, description="months of events kept, counting the current one; older "
+        "partitions are dropped by the ingest worker (PostgreSQL; 0 keeps every event)")
     fxiaoke_poll_minutes: int = Field(5, ge=1, le=59, description="minutes between polls "
                                       "of each Fxiaoke connection")
     fxiaoke_page_size: int = Field(100, ge=1, le=1000, description="records per data-query "

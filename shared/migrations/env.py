@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from alembic import context
 from sqlalchemy import pool
 
@@ -24,6 +27,23 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+# PostgreSQL's physical layout of the event table belongs to migration 0013, not to the
+# models: its partitions, the de-duplication keys its trigger keeps, and the unique
+# constraint that moved to those keys (a partitioned table cannot have it).
+POSTGRES_EVENT_LAYOUT = re.compile(r"event_(default|key|\d{4}_\d{2})")
+
+
+def _include_object(dialect: str) -> Any:
+    def include(obj: Any, name: str | None, type_: str, reflected: bool,
+                compare_to: Any) -> bool:
+        if dialect != "postgresql":
+            return True
+        if type_ == "table" and reflected and compare_to is None:
+            return not POSTGRES_EVENT_LAYOUT.fullmatch(name or "")
+        return not (type_ == "unique_constraint" and name == "uq_event_source_event_id")
+    return include
+
+
 def run_migrations_online() -> None:
     engine = make_engine(_url(), poolclass=pool.NullPool)
     with engine.connect() as connection:
@@ -32,6 +52,7 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_object=_include_object(connection.dialect.name),
         )
         with context.begin_transaction():
             context.run_migrations()

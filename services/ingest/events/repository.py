@@ -146,6 +146,9 @@ def store_events(
 # aliases, create minimal customers, insert the new events, and enqueue their work with
 # the queue's own INSERTs (shared.queue owns every statement on work_item). Foreign keys
 # are checked at the end of the statement, when the sibling INSERT's customers exist.
+# The event table's trigger skips a (source, id) already stored (migration 0013: the table
+# is partitioned, the keys live in event_key), so RETURNING names only the new events; a
+# replay is filtered out before it (one index probe instead of the trigger's insert).
 _PG_STORE = """
 WITH input AS (
     SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS t(
@@ -169,8 +172,10 @@ WITH input AS (
     SELECT source, event_id, type, resolved_customer_id, occurred_at,
            CAST(:now AS timestamptz), data, attributes, amount, currency, ref_id, due_on,
            value, counterparty
-    FROM resolved ORDER BY source, event_id
-    ON CONFLICT (source, event_id) DO NOTHING
+    FROM resolved r
+    WHERE NOT EXISTS (SELECT 1 FROM event_key k
+                      WHERE k.source = r.source AND k.event_id = r.event_id)
+    ORDER BY source, event_id
     RETURNING id, source, event_id, customer_id, type
 )%s
 SELECT r.source, r.event_id, r.resolved_customer_id, i.id

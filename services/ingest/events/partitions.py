@@ -1,0 +1,145 @@
+"""Monthly partitions of the event table on PostgreSQL (migration 0013), kept by the ingest
+worker's hourly job.
+
+- The coming months get their partition ahead of time, so live traffic never lands in the
+  DEFAULT partition.
+- A month found in the default partition (a backfill of old history, an event dated far
+  ahead) is moved into a partition of its own: the features' time-window queries then read
+  only the months they ask for.
+- With a retention, months wholly before it are dropped (a metadata operation, not a
+  DELETE of millions of rows) and their de-duplication keys purged.
+
+SQLite keeps one table: every function here does nothing there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from shared.db import Database, Lock, is_postgres, xact_lock
+
+DEFAULT_PARTITION = "event_default"
+
+
+@dataclass
+class PartitionReport:
+    created: list[str] = field(default_factory=list)
+    moved_rows: int = 0
+    dropped: list[str] = field(default_factory=list)
+    deleted_old_rows: int = 0
+
+
+def month_start(moment: dt.datetime) -> dt.date:
+    return moment.astimezone(dt.UTC).date().replace(day=1)
+
+
+def add_months(month: dt.date, months: int) -> dt.date:
+    index = month.year * 12 + month.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def partition_name(month: dt.date) -> str:
+    return f"event_{month:%Y_%m}"
+
+
+def _bound(month: dt.date) -> str:
+    # A literal in DDL (ATTACH takes no parameters); built from a date, never from input.
+    return f"'{month.isoformat()} 00:00:00+00'"
+
+
+def partitions(session: Session) -> dict[dt.date, str]:
+    """The monthly partitions attached to ``event``, by month."""
+    names = session.scalars(text(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "WHERE i.inhparent = CAST('event' AS regclass)"))
+    found = {}
+    for name in names:
+        if name != DEFAULT_PARTITION:
+            year, month = name.removeprefix("event_").split("_")
+            found[dt.date(int(year), int(month), 1)] = name
+    return found
+
+
+def months_in_default(session: Session) -> set[dt.date]:
+    rows = session.scalars(text(
+        f"SELECT DISTINCT date_trunc('month', occurred_at, 'UTC') FROM {DEFAULT_PARTITION}"))
+    return {month_start(moment) for moment in rows}
+
+
+def create_partition(session: Session, month: dt.date) -> int:
+    """Attach ``month``'s partition, moving its rows out of the default partition first.
+    Returns the rows moved. Writes that would land in the default partition wait until the
+    transaction ends; every other month is written and read as usual."""
+    name, lo, hi = partition_name(month), _bound(month), _bound(add_months(month, 1))
+    session.execute(text(f"LOCK TABLE {DEFAULT_PARTITION} IN SHARE ROW EXCLUSIVE MODE"))
+    session.execute(text(f"CREATE TABLE {name} (LIKE event INCLUDING DEFAULTS)"))
+    # With this CHECK in place, ATTACH need not scan the new partition to prove its range.
+    session.execute(text(f"ALTER TABLE {name} ADD CONSTRAINT {name}_range "
+                         f"CHECK (occurred_at >= {lo} AND occurred_at < {hi})"))
+    session.execute(text("SET LOCAL riskwatch.moving_events = 'on'"))  # keys stay claimed
+    moved = session.execute(text(
+        f"WITH moved AS (DELETE FROM {DEFAULT_PARTITION} "
+        f"WHERE occurred_at >= {lo} AND occurred_at < {hi} RETURNING *) "
+        f"INSERT INTO {name} SELECT * FROM moved"))
+    session.execute(text("SET LOCAL riskwatch.moving_events = 'off'"))
+    session.execute(text(f"ALTER TABLE event ATTACH PARTITION {name} "
+                         f"FOR VALUES FROM ({lo}) TO ({hi})"))
+    session.execute(text(f"ALTER TABLE {name} DROP CONSTRAINT {name}_range"))
+    return int(moved.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def maintain(db: Database, *, now: dt.datetime, months_ahead: int,
+             retention_months: int) -> PartitionReport:
+    """Create the partitions that are due, move months out of the default partition, drop
+    what retention no longer keeps. Safe with several replicas: one at a time holds the
+    lock, and each month is re-checked under it."""
+    report = PartitionReport()
+    if not is_postgres(db.engine):
+        return report
+    this_month = month_start(now)
+    horizon = add_months(this_month, -retention_months) if retention_months > 0 else None
+    with db.read() as session:
+        existing = set(partitions(session))
+        wanted = {add_months(this_month, k) for k in range(months_ahead + 1)}
+        wanted |= months_in_default(session)
+    if horizon is not None:
+        wanted = {month for month in wanted if month >= horizon}
+    create_partitions(db, wanted - existing, report)
+    if horizon is not None:
+        with db.transaction() as session:
+            xact_lock(session, Lock.EVENT_PARTITIONS)
+            _drop_before(session, horizon, report)
+    return report
+
+
+def create_partitions(db: Database, months: set[dt.date],
+                      report: PartitionReport | None = None) -> PartitionReport:
+    """Partitions for ``months`` (first days), each in its own transaction so each holds its
+    locks only for its own rows; a month another replica made meanwhile is skipped."""
+    report = report or PartitionReport()
+    for month in sorted(months):
+        with db.transaction() as session:
+            xact_lock(session, Lock.EVENT_PARTITIONS)
+            if month in partitions(session):
+                continue
+            report.moved_rows += create_partition(session, month)
+            report.created.append(partition_name(month))
+    return report
+
+
+def _drop_before(session: Session, horizon: dt.date, report: PartitionReport) -> None:
+    for month, name in sorted(partitions(session).items()):
+        if add_months(month, 1) <= horizon:
+            session.execute(text(f"DROP TABLE {name}"))
+            report.dropped.append(name)
+    # The default partition's old rows go one by one (its delete trigger frees their keys);
+    # the dropped partitions' keys go here.
+    cutoff = {"cutoff": dt.datetime.combine(horizon, dt.time(), dt.UTC)}
+    deleted = session.execute(text(
+        f"DELETE FROM {DEFAULT_PARTITION} WHERE occurred_at < :cutoff"), cutoff)
+    report.deleted_old_rows = int(deleted.rowcount or 0)  # type: ignore[attr-defined]
+    session.execute(text("DELETE FROM event_key WHERE occurred_at < :cutoff"), cutoff)

@@ -1,0 +1,150 @@
+"""The event table by month on PostgreSQL (migration 0013, services/ingest/events/partitions):
+maintenance makes the coming months, moves backfilled months out of the default partition,
+drops what retention no longer keeps, and de-duplication holds across all of it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from services.ingest.events import partitions
+from shared.db import Database
+from tests.ingest.factories import cloudevent
+
+CE = {"content-type": "application/cloudevents+json"}
+NOW = dt.datetime(2026, 11, 30, 12, tzinfo=dt.UTC)
+MONTHS = ["2026-06-15T08:00:00Z", "2026-09-03T00:00:00Z", "2026-11-01T10:00:00Z",
+          "2026-11-30T23:59:59Z"]
+
+
+@pytest.fixture(autouse=True)
+def postgres_only(engine_name: str, db: Database) -> None:
+    if engine_name != "postgresql":
+        pytest.skip("SQLite keeps one event table")
+    with db.transaction() as session:  # partitions other tests of the session may have made
+        for name in partitions.partitions(session).values():
+            session.execute(sa.text(f"DROP TABLE {name}"))
+
+
+def post(client: TestClient, event: dict[str, Any]) -> str:
+    response = client.post("/v1/events", content=json.dumps(event), headers=CE)
+    assert response.status_code in (200, 202), response.text
+    status: str = response.json()["status"]
+    return status
+
+
+def where_stored(db: Database) -> dict[str, str]:
+    """event_id -> the partition holding it."""
+    with db.read() as session:
+        return dict(session.execute(sa.text(
+            "SELECT event_id, CAST(tableoid::regclass AS text) FROM event")).all())
+
+
+def maintain(db: Database, *, retention_months: int = 0) -> partitions.PartitionReport:
+    return partitions.maintain(db, now=NOW, months_ahead=2, retention_months=retention_months)
+
+
+def test_backfilled_months_move_to_their_own_partitions_and_stay_duplicates(
+        client: TestClient, db: Database) -> None:
+    events = [cloudevent(time=moment) for moment in MONTHS]
+    assert [post(client, e) for e in events] == ["accepted"] * 4
+    assert set(where_stored(db).values()) == {"event_default"}
+
+    report = maintain(db)
+
+    assert report.created == ["event_2026_06", "event_2026_09", "event_2026_11",
+                              "event_2026_12", "event_2027_01"]
+    assert report.moved_rows == 4
+    assert where_stored(db) == {
+        events[0]["id"]: "event_2026_06", events[1]["id"]: "event_2026_09",
+        events[2]["id"]: "event_2026_11", events[3]["id"]: "event_2026_11"}
+    # Moving kept the keys: a replay of a moved event is still a duplicate, in any month.
+    assert post(client, events[0]) == "duplicate"
+    assert post(client, {**events[1], "time": "2026-12-05T00:00:00Z"}) == "duplicate"
+    # New traffic lands in the month made ahead, not in the default partition.
+    fresh = cloudevent(time="2026-12-24T09:00:00Z")
+    assert post(client, fresh) == "accepted"
+    assert where_stored(db)[fresh["id"]] == "event_2026_12"
+    assert maintain(db).created == []  # nothing left to do
+
+
+def test_the_features_query_of_a_window_reads_only_its_months(
+        client: TestClient, db: Database) -> None:
+    for moment in MONTHS:
+        post(client, cloudevent(time=moment))
+    maintain(db)
+    with db.read() as session:
+        plan = "\n".join(session.scalars(sa.text(
+            "EXPLAIN SELECT count(*) FROM event WHERE customer_id = 'cust-1' "
+            "AND occurred_at >= '2026-11-01' AND occurred_at < '2026-12-01'")))
+    assert "event_2026_11" in plan
+    assert "event_2026_06" not in plan and "event_2026_09" not in plan
+    assert "event_default" not in plan
+
+
+def test_retention_drops_old_months_and_frees_their_keys(
+        client: TestClient, db: Database) -> None:
+    old, kept = cloudevent(time=MONTHS[0]), cloudevent(time=MONTHS[2])
+    post(client, old)
+    post(client, kept)
+    maintain(db)
+    # Backfilled after the partitions were made, so it sits in the default partition.
+    older = cloudevent(time="2025-01-10T00:00:00Z")
+    post(client, older)
+
+    report = maintain(db, retention_months=3)  # September, October, November
+
+    assert report.dropped == ["event_2026_06"]
+    assert report.deleted_old_rows == 1
+    assert set(where_stored(db)) == {kept["id"]}
+    with db.read() as session:
+        keys = set(session.scalars(sa.text("SELECT event_id FROM event_key")))
+    assert keys == {kept["id"]}
+    assert post(client, kept) == "duplicate"
+
+
+def test_two_maintainers_at_once_make_each_partition_once(
+        client: TestClient, db: Database) -> None:
+    for moment in MONTHS:
+        post(client, cloudevent(time=moment))
+    reports: list[partitions.PartitionReport] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            reports.append(maintain(db))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    created = [name for report in reports for name in report.created]
+    assert sorted(created) == ["event_2026_06", "event_2026_09", "event_2026_11",
+                               "event_2026_12", "event_2027_01"]
+    assert sum(report.moved_rows for report in reports) == 4
+    assert len(where_stored(db)) == 4
+
+
+def test_a_duplicate_inside_one_statement_and_a_deleted_event_behave_as_before(
+        db: Database, client: TestClient) -> None:
+    event = cloudevent()
+    post(client, event)  # creates the customer
+    with db.transaction() as session:
+        stored = session.execute(sa.text(
+            "INSERT INTO event (source, event_id, type, customer_id, occurred_at, received_at, "
+            "attributes) SELECT 'erp/raw', 'same', 't', 'cust-1', now(), now(), '{}' "
+            "FROM generate_series(1, 3) RETURNING id")).all()
+    assert len(stored) == 1
+    with db.transaction() as session:
+        session.execute(sa.text("DELETE FROM event WHERE event_id = :id"), {"id": event["id"]})
+    assert post(client, event) == "accepted"  # its key went with it
