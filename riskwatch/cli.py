@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from riskwatch import envexample, healthcheck
 from riskwatch.processes import API_APPS, COMMAND_PLUGINS, WORKERS, load, worker_for
 from shared.settings import get_settings
 
@@ -151,6 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="admin key, logs and processes.json (default: var/ in the checkout)")
     run.set_defaults(func=cmd_run)
 
+    envexample.register(sub)
+    healthcheck.register(sub)
     _add_plugin_commands(sub)
     return parser
 

@@ -1,18 +1,23 @@
-"""The container definitions run every process of the registry with the `riskwatch`
-command, and the shipped Kubernetes secret cannot start a production deployment."""
+"""The image and docker-compose.yml run every process of the registry with a command the
+`riskwatch` CLI accepts, with healthchecks, after the migration, and configured only with
+variables the settings classes read. The image cannot be built here (no registry for base
+images), so the Dockerfile is checked as text."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import json
+import re
+from typing import Any
 
-import pytest
 import yaml
-from pydantic import ValidationError
 
+from riskwatch import envexample
 from riskwatch.cli import build_parser
 from riskwatch.processes import API_APPS, WORKERS
-from shared.settings import Settings
 from tests.stack import ROOT
+
+COMPOSE_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)")
+BUILD_TOOLS = re.compile(r"\b(build-essential|gcc|g\+\+|clang|make|cmake|[a-z0-9]+-dev)\b")
 
 
 def registry_commands() -> set[tuple[str, ...]]:
@@ -25,59 +30,105 @@ def role(command: list[str]) -> tuple[str, ...]:
     return tuple(command[:3])
 
 
-def k8s_documents() -> list[dict[str, object]]:
-    return [doc for path in sorted((ROOT / "k8s").glob("*.yaml"))
-            for doc in yaml.safe_load_all(path.read_text()) if doc]
+def parses(command: list[str]) -> bool:
+    assert command[0] == "riskwatch", command
+    build_parser().parse_args(command[1:])  # exits (SystemExit) on a command it refuses
+    return True
 
 
-def test_compose_runs_every_process_of_the_registry() -> None:
-    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    commands = {role(service["command"]) for service in compose["services"].values()
-                if service.get("command", [""])[0] == "riskwatch"}
-    assert registry_commands() <= commands
+def compose() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    return loaded
 
 
-def test_kubernetes_runs_every_process_of_the_registry() -> None:
-    commands = set()
-    for doc in k8s_documents():
-        if doc["kind"] in ("Deployment", "Job"):
-            spec = doc["spec"]["template"]["spec"]  # type: ignore[index]
-            commands.update(role(c["command"]) for c in spec["containers"])
-    assert registry_commands() <= commands
-    assert ("riskwatch", "migrate") in {c[:2] for c in commands}
+def riskwatch_services() -> dict[str, dict[str, Any]]:
+    return {name: service for name, service in compose()["services"].items()
+            if service.get("command", [""])[0] == "riskwatch"}
 
 
-def test_every_container_command_parses_with_the_riskwatch_cli() -> None:
-    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    commands = [s["command"] for s in compose["services"].values() if "command" in s
-                and s["command"][0] == "riskwatch"]
-    for doc in k8s_documents():
-        if doc["kind"] in ("Deployment", "Job"):
-            commands += [c["command"]
-                         for c in doc["spec"]["template"]["spec"]["containers"]]  # type: ignore[index]
-    for command in commands:
-        build_parser().parse_args(command[1:])
+def long_running() -> dict[str, dict[str, Any]]:
+    return {name: s for name, s in riskwatch_services().items() if s["command"][1] != "migrate"}
 
 
-def test_the_shipped_kubernetes_secret_is_refused_in_production() -> None:
-    secret = next(doc for doc in k8s_documents() if doc["kind"] == "Secret")
-    value = secret["stringData"]["RISKWATCH_INTERNAL_SECRET"]  # type: ignore[index]
-    with pytest.raises(ValidationError, match="placeholder"):
-        Settings(env="prod", internal_secret=value)
+def test_compose_runs_every_process_of_the_registry_with_a_command_the_cli_accepts() -> None:
+    services = riskwatch_services()
+    assert registry_commands() <= {role(s["command"]) for s in services.values()}
+    assert all(parses(s["command"]) for s in services.values())
+    # One image for all, built from the Dockerfile.
+    assert {(s["build"], s["image"]) for s in services.values()} == {(".", "riskwatch:0.1.0")}
 
 
-def test_only_the_gateway_is_reachable_and_services_only_from_it() -> None:
-    policies = {doc["metadata"]["name"]: doc for doc in k8s_documents()  # type: ignore[index]
-                if doc["kind"] == "NetworkPolicy"}
-    assert policies["default-deny"]["spec"]["podSelector"] == {}  # type: ignore[index]
-    services = policies["services-from-gateway-only"]["spec"]  # type: ignore[index]
-    allowed = services["ingress"][0]["from"]
-    assert allowed == [{"podSelector": {"matchLabels": {"app": "gateway"}}}]
-    selected = services["podSelector"]["matchExpressions"][0]["values"]
-    assert set(selected) == set(API_APPS) - {"gateway"}
+def test_every_long_running_service_has_a_healthcheck_and_waits_for_the_migration() -> None:
+    for name, service in long_running().items():
+        test = service["healthcheck"]["test"]
+        assert test[0] == "CMD" and parses(test[1:]), name
+        assert service["depends_on"]["migrate"] == {
+            "condition": "service_completed_successfully"}, name
+        assert service["read_only"] and service["cap_drop"] == ["ALL"], name
+    migrate = compose()["services"]["migrate"]
+    assert migrate["command"] == ["riskwatch", "migrate"]
+    assert migrate["depends_on"]["postgres"] == {"condition": "service_healthy"}
 
 
-def test_the_image_contains_the_composition_root() -> None:
-    dockerfile = Path(ROOT / "Dockerfile").read_text()
+def test_postgres_keeps_its_data_in_a_named_volume_and_reports_ready() -> None:
+    definition = compose()
+    postgres = definition["services"]["postgres"]
+    assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
+    volume = postgres["volumes"][0].split(":")[0]
+    assert volume in definition["volumes"]
+
+
+def test_compose_uses_only_variables_the_settings_know() -> None:
+    known = envexample.env_names()
+    for name, service in riskwatch_services().items():
+        assert service["env_file"] == ".env", name
+        assert set(service["environment"]) <= known, set(service["environment"]) - known
+    interpolated = set(COMPOSE_VARIABLE.findall((ROOT / "docker-compose.yml").read_text()))
+    assert interpolated <= known | set(envexample.COMPOSE_VARIABLES)
+    # The secrets without a usable default stop `docker compose up` while they are empty.
+    assert set(envexample.REQUIRED) <= interpolated
+
+
+def dockerfile_stages() -> list[list[str]]:
+    """Instructions of each build stage, continuation lines joined."""
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    instructions = [line.strip() for line in text.splitlines()
+                    if line.strip() and not line.strip().startswith("#")]
+    stages: list[list[str]] = []
+    for instruction in instructions:
+        if instruction.upper().startswith("FROM "):
+            stages.append([])
+        stages[-1].append(instruction)
+    return stages
+
+
+def exec_form(instruction: str, keyword: str) -> list[str]:
+    command: list[str] = json.loads(instruction.split(keyword, 1)[1].strip())
+    return command
+
+
+def test_the_image_is_built_in_one_stage_and_runs_from_a_slim_one_without_build_tools() -> None:
+    builder, final = dockerfile_stages()
+    assert re.fullmatch(r"FROM python:3\.11-slim\S* AS builder", builder[0])
     for package in ("shared", "services", "gateway", "riskwatch"):
-        assert f"COPY {package} ./{package}" in dockerfile
+        assert f"COPY {package} ./{package}" in builder
+    assert re.fullmatch(r"FROM python:3\.11-slim\S*", final[0])
+    assert any(line.startswith("COPY --from=builder ") for line in final)
+    runs = " ".join(line for line in final if line.startswith("RUN "))
+    assert not BUILD_TOOLS.search(runs), BUILD_TOOLS.search(runs)
+    assert "pip install" not in runs  # nothing is built or fetched in the final stage
+    assert not any(line.startswith(("COPY shared", "COPY services")) for line in final)
+
+
+def test_the_image_runs_as_a_user_without_privileges() -> None:
+    users = [line.split()[1] for line in dockerfile_stages()[-1] if line.startswith("USER ")]
+    assert users, "the final stage sets no USER"
+    assert users[-1].split(":")[0] not in ("root", "0")
+
+
+def test_the_image_checks_its_health_and_starts_a_process_of_the_registry() -> None:
+    final = dockerfile_stages()[-1]
+    healthcheck = next(line for line in final if line.startswith("HEALTHCHECK "))
+    assert parses(exec_form(healthcheck, " CMD "))
+    command = exec_form(next(line for line in final if line.startswith("CMD ")), "CMD")
+    assert parses(command) and role(command) in registry_commands()
