@@ -16,8 +16,8 @@ import argparse
 import time
 from collections.abc import Callable
 
-from bench.alerts import seed_customers
 from bench import report
+from bench.alerts import seed_customers
 from bench.common import fresh_postgres
 from services.scoring.scores import service
 from services.scoring.tiers import repository as tier_repository
