@@ -33,7 +33,7 @@ migrate: install
 	$(VENV)/bin/riskwatch migrate
 
 bench: install
-	$(PY) bench/run_all.py
+	$(PY) -m bench.run_all $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

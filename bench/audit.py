@@ -33,6 +33,14 @@ sys.path.insert(0, str(ROOT))
 DEFAULT_BEFORE = "9ab3674"  # the last commit with the hash-chained audit log
 
 
+def record(*args: Any, **kwargs: Any) -> None:
+    """bench.report.record, imported when called: this file also runs inside old trees
+    (run_before), which may have no bench/report.py."""
+    from bench.report import record as keep
+
+    keep(*args, **kwargs)
+
+
 def _pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))] if ordered else 0.0
@@ -167,11 +175,14 @@ def bench_sequencer_and_verify(entries: int) -> None:
         elapsed = time.perf_counter() - started
         print(f"(c) sequencer: {entries:,} entries in {batches} batches of 20,000 in "
               f"{elapsed:.1f}s = {entries / elapsed:,.0f} entries/s", flush=True)
+        record(f"audit sequencer, {entries:,}-entry backlog", entries / elapsed, "entries/s",
+               target=">= 20,000 entries/s", met=entries / elapsed >= 20_000)
         with db.transaction() as session:
             result = verify(session, get_signer().verifier, origin=settings.origin)
         print(f"(d) verify: {result.entries:,} entries and {result.checkpoints} checkpoints in "
               f"{result.seconds:.1f}s = {result.rows_per_second:,.0f} rows/s, ok={result.ok}",
               flush=True)
+        record(f"audit verify, {result.entries:,} entries", result.rows_per_second, "rows/s")
         db.dispose()
 
 
@@ -234,6 +245,8 @@ def bench_checkpoint_delay(rate: float, seconds: float) -> None:
               f"(sequencer every {settings.sequence_interval_seconds}s): p50 "
               f"{_pct(delays, 50):.0f} ms, p99 {_pct(delays, 99):.0f} ms, max "
               f"{max(delays):.0f} ms", flush=True)
+        record(f"audit entry commit -> signed checkpoint at {achieved:.0f} appends/s, p99",
+               _pct(delays, 99), "ms", target="p99 <= 2000 ms", met=_pct(delays, 99) <= 2000)
         db.dispose()
 
 
@@ -254,6 +267,7 @@ def main() -> None:
     only = set(args.only.split(","))
     if "a" in only:
         kwargs = {"decisions": args.decisions, "customers": args.customers}
+        decisions = {}
         for label, result in (("before (hash chain)", run_before(args.before, "decisions",
                                                                  **kwargs)),
                               ("after (transparency log + sequencer)",
@@ -261,13 +275,25 @@ def main() -> None:
             print(f"(a) credit decisions via gateway, 32 connections, {label}: "
                   f"{result['rate']:,.0f}/s, p50 {result['p50']:.0f} ms, p99 "
                   f"{result['p99']:.0f} ms, errors {result['errors']}", flush=True)
+            decisions[label] = result
+        old, new = decisions["before (hash chain)"], \
+            decisions["after (transparency log + sequencer)"]
+        record("credit decisions through the gateway, each appending an audit entry",
+               new["rate"], "req/s", baseline=(f"hash chain ({args.before})", old["rate"]))
+        record("credit decisions with an audit entry, p99", new["p99"], "ms",
+               baseline=(f"hash chain ({args.before})", old["p99"]))
     if "b" in only:
         kwargs = {"threads": 16, "per_thread": 500}
+        appends = {}
         for label, result in (("before (hash chain)", run_before(args.before, "appends",
                                                                  **kwargs)),
                               ("after (no lock)", phase_appends(**kwargs))):
             print(f"(b) appends in-process, 16 threads, {label}: {result['rate']:,.0f}/s, "
                   f"p50 {result['p50']:.1f} ms, p99 {result['p99']:.1f} ms", flush=True)
+            appends[label] = result
+        record("audit appends in-process, 16 threads", appends["after (no lock)"]["rate"],
+               "appends/s", baseline=(f"hash chain under a lock ({args.before})",
+                                      appends["before (hash chain)"]["rate"]))
     if "c" in only or "d" in only:
         bench_sequencer_and_verify(args.entries)
     if "e" in only:

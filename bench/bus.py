@@ -31,6 +31,7 @@ import sqlalchemy as sa
 
 from bench.common import BENCH_SECRET, closed_loop, fresh_postgres
 from bench.ingest import CUSTOMERS, event
+from bench.report import record
 from tests.stack import ADMIN_KEY, ROOT, free_port, start_stack
 
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
@@ -189,6 +190,11 @@ def main() -> None:
           f"{rabbit_cpu:.2f} ms/event")
     print(f"NATS JetStream -> stored events: {nats_rate:,.0f} events/s "
           f"({nats_rate / http_rate:.0%} of HTTP batch), consumer CPU {nats_cpu:.2f} ms/event")
+    http = (f"HTTP batches of {args.batch_size}, 2 connections", http_rate)
+    record(f"RabbitMQ backlog -> stored events, prefetch {args.prefetch}", rabbit_rate,
+           "events/s", baseline=http)
+    record(f"NATS JetStream backlog -> stored events, prefetch {args.prefetch}", nats_rate,
+           "events/s", baseline=http)
 
 
 def _cleanup(queue: str, stream: str) -> None:

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 
 from bench.alerts import seed_customers
 from bench.common import BENCH_SECRET, fresh_postgres, generator_note, open_loop_events
+from bench.report import record
 from shared.db import Database
 from shared.models import WorkItem
 from shared.models.scoring import CustomerRisk
@@ -123,10 +124,15 @@ def main() -> None:
     parser.add_argument("--replicas", default="1,2")
     args = parser.parse_args()
     rates = [float(r) for r in args.rates.split(",")]
+    first: tuple[str, float] | None = None
     for replicas in (int(r) for r in args.replicas.split(",")):
         best = run_replicas(replicas, rates, args.seconds)
         print(f"=> {replicas} scoring replica(s): largest rate sustained with p99 <= 1 s: "
               f"{best:.0f} events/s (of those tried)", flush=True)
+        record(f"event -> stored score, largest steady rate with p99 <= 1 s, {replicas} "
+               f"scoring replica(s), rates tried {args.rates}", best, "events/s",
+               baseline=first, target=">= 500 events/s", met=best >= 500)
+        first = first or (f"{replicas} replica(s)", best)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ import httpx
 
 from bench.alerts import _generator, _pct, seed_customers
 from bench.common import BENCH_SECRET, fresh_postgres
+from bench.report import record
 from services.alerts.playbooks.service import ensure_builtin_playbooks
 from services.alerts.rules.service import ensure_builtin_rules
 from shared.db import Database
@@ -109,6 +110,11 @@ def bench(count: int, rate: float) -> None:
         accepted = sum(1 for s in sent if 200 <= s[2] < 300)
         print(summary(f"(b) under {rate:.0f} events/s of other traffic ({accepted}/"
                       f"{len(sent)} accepted)", loaded, count), flush=True)
+        for name, reports in (("idle", idle), (f"under {rate:.0f} events/s", loaded)):
+            detect = [r["seconds_to_detect"] * 1000 for r in reports]
+            record(f"drill time to detect, {count} drills, {name}, p99", _pct(detect, 99),
+                   "ms", baseline=None if name == "idle" else (
+                       "idle stack", _pct([r["seconds_to_detect"] * 1000 for r in idle], 99)))
         db.dispose()
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
+from bench import report
 from bench.common import BENCH_SECRET, closed_loop, fresh_postgres
 from shared.auth import Principal, identity_headers
 from tests.stack import ADMIN_KEY, start_stack
@@ -43,6 +44,11 @@ def main() -> None:
         print(gw.line("measured  through the gateway      "))
         print(f"gateway adds {gw.pct(50) - base.pct(50):.1f} ms at p50; "
               f"throughput ratio {gw.rate / base.rate:.2f} of direct")
+        report.record(f"authenticated read through the gateway, {args.concurrency} "
+                      "connections", gw.rate, "req/s",
+                      baseline=("straight at the service", base.rate))
+        report.record("the same read, p50 latency", gw.pct(50), "ms",
+                      baseline=("straight at the service", base.pct(50)))
 
 
 if __name__ == "__main__":

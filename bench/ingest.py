@@ -24,6 +24,7 @@ import httpx
 import psycopg
 
 from bench.common import BENCH_SECRET, LoadResult, closed_loop, fresh_postgres
+from bench.report import record
 from tests.stack import ADMIN_KEY, start_stack
 
 CUSTOMERS = 1000
@@ -247,6 +248,15 @@ def main() -> None:
     print(f"baseline COPY of the same rows, {args.batch_size} per COPY+commit: "
           f"{copy_rate:,.0f} rows/s")
     print(f"batch / COPY = {batch_rate / copy_rate:.0%} (target >= 30%)")
+    record(f"single events through the gateway, {args.concurrency} connections",
+           singles.rate, "events/s", target=">= 800 events/s",
+           met=singles.rate >= 800)
+    record("single events, p99 latency", singles.pct(99), "ms", target="<= 50 ms",
+           met=singles.pct(99) <= 50)
+    record(f"batches of {args.batch_size} events, {args.batch_concurrency} connections",
+           batch_rate, "events/s", baseline=(f"COPY, {args.batch_size} rows per commit",
+                                             copy_rate),
+           target=">= 30 % of COPY", met=batch_rate >= 0.3 * copy_rate)
 
 
 if __name__ == "__main__":

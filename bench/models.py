@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
+from bench.report import record  # noqa: E402
 from services.scoring.models import tuning  # noqa: E402
 from services.scoring.models.file_training import parse_csv  # noqa: E402
 from services.scoring.simulator.loader import labelled_csv  # noqa: E402
@@ -65,6 +66,10 @@ def compare_and_print(label: str, x: np.ndarray, y: np.ndarray, columns: list[st
     for c in result["comparisons"]:
         print(f"| {c['model']} vs {c['reference']} | {c['auc_difference']:+.4f} | "
               f"{c['sd']:.4f} | {c['corrected_se']:.4f} | {c['verdict']} |")
+        models = result["models"]
+        record(f"{label}: {c['model']} AUC ({args.repeats} x {args.folds} folds)",
+               models[c["model"]]["auc"]["mean"], "AUC",
+               baseline=(c["reference"], models[c["reference"]]["auc"]["mean"]))
     return result
 
 
@@ -167,6 +172,8 @@ def file_training_time(args: argparse.Namespace) -> None:
             load = os.getloadavg()[0]
             started = time.perf_counter()
             out = train_from_file(db, job, lambda *a, **k: None)  # type: ignore[arg-type]
+            record(f"train-from-file with its defaults, {args.file_rows:,} rows, {family}",
+                   time.perf_counter() - started, "s")
             print(f"\ntrain-from-file, {args.file_rows} rows, defaults, family {family}: "
                   f"{time.perf_counter() - started:.1f} s (load {load:.1f}), "
                   f"cross-validated AUC {out['cv_auc_mean']:.3f}")

@@ -18,6 +18,7 @@ where the time goes and that the generator was not the limit.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -31,6 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 from bench.common import BENCH_SECRET, fresh_postgres  # noqa: E402
+from bench.report import record  # noqa: E402
 from services.scoring.jobs.rescore import run_rescore  # noqa: E402
 from services.scoring.simulator.loader import load_into_database  # noqa: E402
 from services.scoring.simulator.portfolio import SimConfig, simulate  # noqa: E402
@@ -89,6 +91,11 @@ end
 TARGETS = {"floor": "scoring", "risk": "scoring", "decisions": "scoring", "events": "ingest"}
 GOALS = {"risk": "p99 <= 30 ms", "decisions": "p99 <= 50 ms",
          "events": ">= 800/s, p99 <= 50 ms", "floor": "-"}
+# The p99 (ms) and rate each goal asks for, to mark it met in the report.
+GOAL_LIMITS: dict[str, tuple[float, float]] = {"risk": (30, 0), "decisions": (50, 0),
+                                               "events": (50, 800)}
+# Where the run of --before leaves its figures for this run to record as baselines.
+BEFORE_OUT_ENV = "RISKWATCH_BENCH_REQUESTS_BEFORE"
 
 
 def _cpu_seconds(pids: list[int]) -> float:
@@ -179,18 +186,23 @@ def run_wrk(stack: Stack, name: str, ids: list[str], *, connections: int, second
     return run
 
 
-def run_before(ref: str, argv: list[str]) -> None:
-    """This benchmark on the tree of commit ``ref``: its code, migrations and stack."""
+def run_before(ref: str, argv: list[str]) -> dict[str, list[float]]:
+    """This benchmark on the tree of commit ``ref``: its code, migrations and stack; its
+    rate and p99 per request kind."""
     tree = Path(tempfile.mkdtemp(prefix="riskwatch-before-"))
+    out = tree / "before.json"
     try:
         archive = subprocess.run(["git", "archive", ref], cwd=ROOT, check=True,
                                  capture_output=True).stdout
         subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
         shutil.copy(Path(__file__), tree / "bench" / "requests.py")
+        shutil.copy(Path(__file__).with_name("report.py"), tree / "bench" / "report.py")
         index = argv.index("--before")
         rest = argv[:index] + argv[index + 2:]
         subprocess.run([sys.executable, "-m", "bench.requests", *rest, "--label", "before"],
-                       cwd=tree, check=True)
+                       cwd=tree, check=True, env={**os.environ, BEFORE_OUT_ENV: str(out)})
+        found: dict[str, list[float]] = json.loads(out.read_text())
+        return found
     finally:
         shutil.rmtree(tree, ignore_errors=True)
 
@@ -212,8 +224,8 @@ def main() -> None:
                              "archive, with this script copied in)")
     parser.add_argument("--label", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.before:
-        run_before(args.before, [a for a in sys.argv[1:]])
+    before = run_before(args.before, [a for a in sys.argv[1:]]) if args.before else {}
+    results: dict[str, Run] = {}
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
     with fresh_postgres() as url:
@@ -234,7 +246,34 @@ def main() -> None:
                                  seconds=args.seconds, profile=args.profile)
                 label = args.label or ("after" if args.before else "")
                 print(result.line(label), flush=True)
+                results[name] = result
         db.dispose()
+    if os.environ.get(BEFORE_OUT_ENV) and args.label == "before":
+        Path(os.environ[BEFORE_OUT_ENV]).write_text(json.dumps(
+            {name: [r.rate, r.p99_ms] for name, r in results.items()}))
+        return
+    _record(results, before, ref=args.before, connections=args.connections)
+
+
+def _record(results: dict[str, Run], before: dict[str, list[float]], *, ref: str | None,
+            connections: int) -> None:
+    """Each kind's rate and p99 beside the same run on ``ref`` (or, without one, beside
+    the framework floor's rate)."""
+    floor = results.get("floor")
+    for name, run in results.items():
+        limit_ms, limit_rate = GOAL_LIMITS.get(name, (0, 0))
+        met = (run.p99_ms <= limit_ms and run.rate >= limit_rate) if limit_ms else None
+        target = GOALS[name] if limit_ms else None
+        if name in before:
+            rate_base: tuple[str, float] | None = (f"same run on {ref}", before[name][0])
+            p99_base: tuple[str, float] | None = (f"same run on {ref}", before[name][1])
+        else:
+            rate_base = ("framework floor", floor.rate) if floor and name != "floor" else None
+            p99_base = None
+        record(f"request path through the gateway, {name}, wrk -c {connections}", run.rate,
+               "req/s", baseline=rate_base, target=target, met=met)
+        record(f"request path, {name}, p99", run.p99_ms, "ms", baseline=p99_base,
+               target=target, met=met)
 
 
 if __name__ == "__main__":

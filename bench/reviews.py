@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, text, update
 
 from bench.common import fresh_postgres
+from bench.report import record
 from services.reviews.reports import service as reports
 from services.reviews.reports.csvout import csv_response
 from services.reviews.reports.schemas import (
@@ -142,6 +143,8 @@ def bench_burst(db: Database, size: int, replicas: int) -> float:
     print(f"(c) burst of {len(ids):,} worsened tiers, {replicas} worker replica(s): "
           f"{opened:,} triggered reviews opened in {elapsed:.2f}s = "
           f"{opened / elapsed:,.0f} reviews/s", flush=True)
+    record(f"burst of {len(ids):,} worsened tiers -> triggered reviews, {replicas} worker "
+           "replica(s)", opened / elapsed, "reviews/s")
     return elapsed
 
 
@@ -149,6 +152,7 @@ def bench_due_pass(db: Database) -> None:
     elapsed, result = _timed("(b) nightly due-review pass", lambda: due_review_pass(db))
     print(f"    {result.opened:,} periodic reviews opened of {result.candidates:,} due",
           flush=True)
+    record(f"nightly due-review pass ({result.opened:,} reviews opened)", elapsed, "s")
     _timed("(b) the same pass again (nothing new to open)", lambda: due_review_pass(db))
     # Complete a share of them, so the reviews report has completions to average.
     with db.transaction() as session:
@@ -177,6 +181,8 @@ def bench_reports(db: Database, rounds: int) -> dict[str, float]:
             csv_response(name, row_model, report.rows)
             times.append(time.perf_counter() - started)
         medians[name] = statistics.median(times)
+        record(f"portfolio report {name}, median of {rounds}", medians[name], "s",
+               target="< 2 s", met=medians[name] < 2)
         print(f"(a) report {name}: median {medians[name] * 1000:,.0f} ms, best "
               f"{min(times) * 1000:,.0f} ms over {rounds} runs ({len(report.rows)} rows)",
               flush=True)

@@ -25,6 +25,7 @@ from sqlalchemy import delete
 
 from bench.capacity import line, measure
 from bench.common import BENCH_SECRET, closed_loop, fresh_postgres
+from bench.report import record
 from services.scoring.features.definitions import FEATURE_NAMES, FEATURE_SET
 from services.scoring.features.service import features_all
 from services.scoring.jobs import rescore as rescore_job
@@ -113,8 +114,12 @@ def bench_latency_and_decisions(customers: int, rate: float, seconds: float,
         print(f"(a) {customers} customers with 12 months of history loaded and scored",
               flush=True)
         # The generator runs in its own process and says whether it kept its schedule.
-        print("(a)" + line(measure(stack, db, ids, rate=rate, seconds=seconds))[1:],
-              flush=True)
+        steady = measure(stack, db, ids, rate=rate, seconds=seconds)
+        print("(a)" + line(steady)[1:], flush=True)
+        record(f"event -> stored score at a steady {rate:.0f} events/s, p50", steady["p50"],
+               "ms")
+        record(f"event -> stored score at a steady {rate:.0f} events/s, p99", steady["p99"],
+               "ms")
 
         def request(client: httpx.AsyncClient, i: int) -> Any:
             return client.post("/v1/decisions/credit", headers={
@@ -128,6 +133,8 @@ def bench_latency_and_decisions(customers: int, rate: float, seconds: float,
                                          make_request=request, base_url=stack.gateway))
         print("(c) " + result.line("credit decisions via gateway, 32 connections"),
               flush=True)
+        record("POST /v1/decisions/credit, 32 connections", result.rate, "req/s")
+        record("POST /v1/decisions/credit, p99", result.pct(99), "ms")
         db.dispose()
 
 
@@ -150,6 +157,7 @@ def bench_rescoring(customers: int, months: int) -> None:
         runs: tuple[tuple[str, dict[str, str]], ...] = (
             ("first run (all new)", {}), ("second run (steady state)", {}),
                 ("after a promotion: stored feature vectors", {"features": "stored"}))
+        rates: dict[str, float] = {}
         for label, request in runs:
             with _Stages() as stages:
                 started = time.perf_counter()
@@ -161,13 +169,16 @@ def bench_rescoring(customers: int, months: int) -> None:
                   f"{stages.shares(elapsed)}", flush=True)
             if not request:
                 recompute_rate = result["customers"] / elapsed
+            rates[label] = result["customers"] / elapsed
         rescoring_rate = recompute_rate
         with db.transaction() as session:
             frame = features_all(session, as_of=utcnow())
+        bare_rates = []
         for threads in (1, 2):
             started = time.perf_counter()
             booster.predict(frame.matrix, num_threads=threads)
             bare = len(frame) / (time.perf_counter() - started)
+            bare_rates.append(bare)
             print(f"(b) LightGBM bare predict on the same {len(frame)} x {frame.matrix.shape[1]} "
                   f"matrix, {threads} thread(s): {bare:,.0f} rows/s; full rescoring runs at "
                   f"{rescoring_rate / bare:.1%} of it", flush=True)
@@ -183,6 +194,12 @@ def bench_rescoring(customers: int, months: int) -> None:
         print(f"(b) full rescoring with the built-in scorecard (no trees): "
               f"{result['customers']} customers in {elapsed:.1f}s = "
               f"{result['customers'] / elapsed:,.0f} customers/s", flush=True)
+        bare_predict = ("bare LightGBM predict, best of 1-2 threads", max(bare_rates))
+        for label, rate in rates.items():
+            record(f"full rescoring of {customers:,} customers, LightGBM champion, {label}",
+                   rate, "customers/s", baseline=bare_predict)
+        record(f"full rescoring of {customers:,} customers, built-in scorecard",
+               result["customers"] / elapsed, "customers/s")
         db.dispose()
 
 
@@ -232,6 +249,8 @@ def bench_training(customers: int, months: int) -> None:
               f"test {report['test']['rows']} rows {report['test']['period']}; "
               f"out-of-time AUC {report['metrics']['auc']:.3f}, KS {report['metrics']['ks']:.3f},"
               f" Brier {report['metrics']['brier']:.4f}", flush=True)
+        record(f"training, {customers:,} customers x {months} months", elapsed, "s")
+        record("trained model, out-of-time AUC", report["metrics"]["auc"], "")
         db.dispose()
 
 
