@@ -235,6 +235,8 @@ def main() -> None:
     if args.prepare or args.measure:
         step(args)
         return
+    from bench import report
+
     print(f"{args.events:,} events over {MONTHS} months for {args.customers:,} customers; "
           f"{args.rounds} alternating rounds of {args.batches} batches of {args.batch_size}; "
           f"before = {args.before}; load average {os.getloadavg()[0]:.1f}", flush=True)
@@ -269,6 +271,8 @@ def main() -> None:
         after = statistics.median(results["after"][name])
         print(f"| {title} | {form.format(before)} {unit} | {form.format(after)} {unit} "
               f"| {after / before:.2f} |")
+        report.record(f"{title}, {args.events:,} events, monthly partitions", after, unit,
+                      baseline=(f"one table ({args.before})", before))
     print(f"\nload average at the end {os.getloadavg()[0]:.1f}")
 
 

@@ -39,6 +39,7 @@ QUICK_ARGS: dict[str, list[str]] = {
     "reviews": ["--customers", "5000", "--burst", "1000", "--rounds", "1"],
     "audit": ["--decisions", "300", "--entries", "20000"],
     "cockpit": ["--customers", "5000", "--rounds", "3"],
+    "event_scale": ["--events", "200000", "--customers", "2000", "--rounds", "2"],
 }
 BENCHES = tuple(QUICK_ARGS)
 
