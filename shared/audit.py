@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -61,6 +62,28 @@ class Appended:
     id: int
 
 
+@dataclass(frozen=True)
+class Fact:
+    """One entry to append (see :func:`record_many`)."""
+
+    actor: str
+    action: str
+    subject_type: str
+    subject_id: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def _row(fact: Fact, occurred_at: dt.datetime) -> dict[str, Any]:
+    # Round-trip through JSON so the stored details are plain JSON whatever was passed in.
+    details = json.loads(json.dumps(fact.details, default=str))
+    content = entry_content(occurred_at=occurred_at, actor=fact.actor, action=fact.action,
+                            subject_type=fact.subject_type, subject_id=fact.subject_id,
+                            details=details)
+    return {"occurred_at": occurred_at, "actor": fact.actor, "action": fact.action,
+            "subject_type": fact.subject_type, "subject_id": fact.subject_id,
+            "details": details, "content": content}
+
+
 def record(
     session: Session,
     *,
@@ -72,20 +95,19 @@ def record(
 ) -> Appended:
     """Append one entry in the caller's transaction (sequenced into the tree within a second
     or so of its commit)."""
-    # Round-trip through JSON so the stored details are plain JSON whatever was passed in.
-    clean_details = json.loads(json.dumps(details or {}, default=str))
-    occurred_at = utcnow()
-    content = entry_content(occurred_at=occurred_at, actor=actor, action=action,
-                            subject_type=subject_type, subject_id=subject_id,
-                            details=clean_details)
+    row = _row(Fact(actor, action, subject_type, subject_id, details or {}), utcnow())
     # A Core insert, not the ORM unit of work: appends sit on the credit-decision hot path.
     entry_id = session.execute(
-        insert(AuditEntry).values(
-            occurred_at=occurred_at, actor=actor, action=action, subject_type=subject_type,
-            subject_id=subject_id, details=clean_details, content=content,
-        ).returning(AuditEntry.id)
-    ).scalar_one()
+        insert(AuditEntry).values(**row).returning(AuditEntry.id)).scalar_one()
     return Appended(id=entry_id)
+
+
+def record_many(session: Session, facts: Sequence[Fact]) -> None:
+    """Append several entries in the caller's transaction with one statement: what a
+    worker's batch decided (score and tier changes, reviews the scheduler opens)."""
+    if facts:
+        now = utcnow()
+        session.execute(insert(AuditEntry), [_row(fact, now) for fact in facts])
 
 
 def entries(

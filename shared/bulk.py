@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -55,13 +56,22 @@ def insert_new(session: Session, table: Table, rows: list[dict[str, Any]], *,
                returning: str) -> list[Any]:
     """Insert ``rows``, skipping any that would break a unique constraint or index; returns
     ``returning`` of the rows inserted."""
+    return [row[0] for row in insert_new_rows(session, table, rows, returning=(returning,))]
+
+
+def insert_new_rows(session: Session, table: Table, rows: list[dict[str, Any]], *,
+                    returning: Sequence[str]) -> list[tuple[Any, ...]]:
+    """:func:`insert_new`, returning several columns of each row inserted."""
     if not rows:
         return []
     if is_postgres(session):
-        sql = _pg_insert(table, list(rows[0])) + f' ON CONFLICT DO NOTHING RETURNING "{returning}"'
-        return list(session.scalars(text(sql), {"rows": json.dumps(rows, default=_default)}))
-    stmt = sqlite.insert(table).on_conflict_do_nothing().returning(table.c[returning])
-    return [row[0] for row in session.execute(stmt, rows)]
+        names = ", ".join(f'"{c}"' for c in returning)
+        sql = _pg_insert(table, list(rows[0])) + f" ON CONFLICT DO NOTHING RETURNING {names}"
+        result = session.execute(text(sql), {"rows": json.dumps(rows, default=_default)})
+        return [tuple(row) for row in result]
+    stmt = sqlite.insert(table).on_conflict_do_nothing().returning(
+        *(table.c[c] for c in returning))
+    return [tuple(row) for row in session.execute(stmt, rows)]
 
 
 def _pg_insert(table: Table, columns: list[str]) -> str:

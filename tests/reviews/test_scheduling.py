@@ -15,7 +15,7 @@ from services.reviews.reviews import scheduling
 from services.reviews.worker import build_worker, due_review_pass, overdue_pass
 from shared import queue
 from shared.db import Database
-from shared.models import WorkItem, utcnow
+from shared.models import AuditEntry, WorkItem, utcnow
 from shared.models.reviews import ProfileSnapshot, Review, ReviewPolicy
 from shared.topics import REVIEWS_SCORE_CHANGED, SCORING_RESCORE
 from tests.reviews.factories import customer, notice, risk
@@ -27,6 +27,17 @@ def _reviews(db: Database, **where: str) -> list[Review]:
     with db.sessions() as session:
         query = select(Review).filter_by(**where).order_by(Review.customer_id, Review.id)
         return list(session.scalars(query))
+
+
+def _opened_in_audit(db: Database) -> list[tuple[str, str, str, str]]:
+    """(actor, review id, customer, kind) of every review.opened entry."""
+    with db.sessions() as session:
+        rows = session.execute(select(AuditEntry.actor, AuditEntry.subject_id,
+                                      AuditEntry.details)
+                               .where(AuditEntry.action == "review.opened")
+                               .order_by(AuditEntry.id)).all()
+    return [(actor, subject, details["customer_id"], details["kind"])
+            for actor, subject, details in rows]
 
 
 def _drain(db: Database) -> int:
@@ -55,6 +66,9 @@ def test_a_customer_whose_tier_cadence_has_run_out_gets_one_periodic_review(
     assert high.due_on == (utcnow() - dt.timedelta(days=10)).date()
     assert high.deadline_on == high.due_on + dt.timedelta(days=14)
     assert due_review_pass(db).opened == 0  # the next night: nothing twice
+    # Each review the scheduler opened is in the audit log, once, as a person's would be.
+    assert sorted(_opened_in_audit(db)) == sorted(
+        ("riskwatch scheduler", str(r.id), r.customer_id, "periodic") for r in opened.values())
 
 
 def test_an_analysts_tier_override_sets_the_cadence(db: Database) -> None:
@@ -187,6 +201,8 @@ def test_a_worsened_tier_opens_a_triggered_review_at_once(db: Database) -> None:
     (review,) = _reviews(db)
     assert (review.customer_id, review.kind, review.tier) == ("worse", "triggered", "high")
     assert review.reason == "tier worsened: medium -> high"
+    assert _opened_in_audit(db) == [("riskwatch scheduler", str(review.id), "worse",
+                                     "triggered")]
     with db.sessions() as session:
         snapshots = session.execute(select(ProfileSnapshot.customer_id, ProfileSnapshot.tier,
                                            ProfileSnapshot.previous_tier)
@@ -208,6 +224,7 @@ def test_no_triggered_review_while_one_is_open_and_a_redelivery_adds_nothing(
     assert [r.kind for r in _reviews(db)] == ["periodic"]
     with db.sessions() as session:
         assert session.scalar(select(func.count()).select_from(ProfileSnapshot)) == 1
+    assert [kind for *_, kind in _opened_in_audit(db)] == ["periodic"]  # nothing skipped
 
 
 def test_a_policy_can_leave_worsened_tiers_to_the_cadence(db: Database) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from shared import queue
 from shared.db import Database
-from shared.models import WorkItem, utcnow
+from shared.models import AuditEntry, WorkItem, utcnow
 from shared.models.scoring import Score
 from shared.topics import ALERTS_SCORE_CHANGED, REVIEWS_SCORE_CHANGED, SCORING_RESCORE
 from tests.scoring.conftest import READ, drain
@@ -95,6 +95,20 @@ def test_redelivery_is_idempotent_and_moves_are_recorded(db: Database,
     assert page["total"] == 2 and len(page["items"]) == 1
     assert page["items"][0]["pd"] == after["pd_default"]  # newest first
     assert _count(db, WorkItem, WorkItem.topic == ALERTS_SCORE_CHANGED) == 2
+    # Each material move is a risk decision in the audit log, with the scores; the
+    # redelivery that changed nothing is not.
+    with db.transaction() as session:
+        audited = session.execute(select(AuditEntry.actor, AuditEntry.action,
+                                         AuditEntry.subject_id, AuditEntry.details)
+                                  .where(AuditEntry.action.like("risk.%"))
+                                  .order_by(AuditEntry.id)).all()
+    assert [(actor, action, subject) for actor, action, subject, _ in audited] == [
+        ("scoring (event)", "risk.tier_changed", "c-1"),
+        ("scoring (event)", "risk.tier_changed", "c-1")]
+    first, second = (details for *_, details in audited)
+    assert (first["previous_tier"], first["tier"]) == (None, "high")
+    assert (second["previous_tier"], second["tier"]) == ("high", after["tier"])
+    assert second["pd"] == after["pd_default"] and second["previous_pd"] == before["pd_default"]
 
 
 def test_unknown_unscored_and_unauthenticated(db: Database, client: TestClient) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, Table, case, exists, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
 from services.reviews.portfolio import newest_overrides, real_customer
-from shared.bulk import insert_new
+from shared.bulk import insert_new, insert_new_rows
 from shared.db import dialect_insert
 from shared.models import Customer, Event
 from shared.models.base import UtcDateTime
@@ -24,6 +24,14 @@ def insert_reviews(session: Session, rows: Sequence[dict[str, Any]]) -> list[int
     """Open these reviews; a row that would be a second open review of its customer or
     repeat a schedule key is skipped (that is what makes replicas safe). Returns new ids."""
     return [int(i) for i in insert_new(session, _table(Review), list(rows), returning="id")]
+
+
+def insert_scheduled_reviews(session: Session, rows: Sequence[dict[str, Any]]
+                             ) -> list[tuple[int, str]]:
+    """:func:`insert_reviews` for rows with a schedule key: (id, schedule key) of each one
+    opened, so the caller knows which rows became reviews."""
+    return [(int(i), str(key)) for i, key in insert_new_rows(
+        session, _table(Review), list(rows), returning=("id", "schedule_key"))]
 
 
 def _table(model: type) -> Table:

@@ -22,6 +22,7 @@ from services.reviews.policies.service import Policy, current_policy, worsened
 from services.reviews.portfolio import risks
 from services.reviews.reviews import repository
 from services.reviews.settings import get_reviews_settings
+from shared import audit
 from shared.models import utcnow
 
 SCHEDULER = "riskwatch scheduler"
@@ -61,8 +62,23 @@ def open_due_reviews(session: Session, *, now: dt.datetime | None = None) -> Due
         })
     opened = 0
     for chunk in _chunks(rows, get_reviews_settings().due_pass_batch_size):
-        opened += len(repository.insert_reviews(session, chunk))
+        opened += _open(session, chunk)
     return DuePass(candidates=len(rows), opened=opened)
+
+
+def _open(session: Session, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert the reviews that are still to open and audit each one opened, as a person's
+    review is (``review.opened``). Returns how many opened."""
+    opened = repository.insert_scheduled_reviews(session, rows)
+    by_key = {row["schedule_key"]: row for row in rows}
+    audit.record_many(session, [
+        audit.Fact(actor=SCHEDULER, action="review.opened", subject_type="review",
+                   subject_id=str(review_id),
+                   details={"customer_id": by_key[key]["customer_id"],
+                            "kind": by_key[key]["kind"], "reason": by_key[key]["reason"],
+                            "assignee": None})
+        for review_id, key in opened])
+    return len(opened)
 
 
 def mark_overdue(session: Session, *, now: dt.datetime | None = None) -> int:
@@ -108,4 +124,4 @@ def on_score_changed(session: Session, payloads: Sequence[dict[str, Any]], *,
     history.record(session, snapshots)
     # One open review per customer: a batch naming a customer twice opens one review.
     unique = list({row["customer_id"]: row for row in reversed(reviews)}.values())
-    return len(repository.insert_reviews(session, unique))
+    return _open(session, unique)

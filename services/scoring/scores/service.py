@@ -28,7 +28,7 @@ from services.scoring.tiers.service import (
     policy_at_version,
     tier_in_force,
 )
-from shared import queue
+from shared import audit, queue
 from shared.db import Lock, xact_lock
 from shared.models import Customer, utcnow
 from shared.models.scoring import CustomerRisk, Score
@@ -190,7 +190,19 @@ def score_frame(session: Session, frame: FeatureFrame, *, trigger: str,
     for topic in (ALERTS_SCORE_CHANGED, REVIEWS_SCORE_CHANGED):
         if has_consumer(topic):  # not until the alerts and reviews workers exist
             queue.enqueue_batch(session, topic=topic, items=notices, coalesce=False, now=now)
+    # A material move is a risk decision: audited with the scores, in their transaction.
+    audit.record_many(session, [_change_fact(payload) for _, payload in notices])
     return results
+
+
+def _change_fact(notice: dict[str, Any]) -> audit.Fact:
+    tier_changed = notice["tier"] != notice["previous_tier"]
+    return audit.Fact(
+        actor=f"scoring ({notice['trigger']})",
+        action="risk.tier_changed" if tier_changed else "risk.score_changed",
+        subject_type="customer", subject_id=notice["customer_id"],
+        details={key: notice[key] for key in ("previous_tier", "tier", "previous_pd", "pd",
+                                               "points", "model_version")})
 
 
 def rescore_customer(session: Session, *, customer_id: str, trigger: str) -> Scored | None:
