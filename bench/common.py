@@ -6,8 +6,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -19,7 +22,8 @@ from typing import Any
 import aiohttp
 import sqlalchemy as sa
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 from shared.db import normalize_url  # noqa: E402
 from shared.migrate import upgrade  # noqa: E402
@@ -30,20 +34,38 @@ BENCH_SECRET = "bench-internal-secret"
 
 
 @contextmanager
-def fresh_postgres() -> Iterator[str]:
-    """A new, migrated PostgreSQL database, dropped afterwards."""
+def fresh_postgres(*, migrate: bool = True) -> Iterator[str]:
+    """A new PostgreSQL database, migrated to this tree's head unless ``migrate`` is False
+    (another tree migrates it), dropped afterwards."""
     name = f"rw_bench_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(normalize_url(POSTGRES_ADMIN_URL), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     url = normalize_url(POSTGRES_ADMIN_URL).rsplit("/", 1)[0] + f"/{name}"
     try:
-        upgrade(url)
+        if migrate:
+            upgrade(url)
         yield url
     finally:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@contextmanager
+def tree_of(ref: str, *benches: Path) -> Iterator[Path]:
+    """Commit ``ref``'s tree in a temporary folder, with these bench files of this tree
+    copied in (so an older tree runs today's measurement), removed afterwards."""
+    tree = Path(tempfile.mkdtemp(prefix="riskwatch-before-"))
+    try:
+        archive = subprocess.run(["git", "archive", ref], cwd=ROOT, check=True,
+                                 capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+        for bench in benches:
+            shutil.copy(bench, tree / "bench" / bench.name)
+        yield tree
+    finally:
+        shutil.rmtree(tree, ignore_errors=True)
 
 
 @dataclass

@@ -26,15 +26,10 @@ import argparse
 import datetime as dt
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -159,34 +154,6 @@ def measure(url: str, *, round_: int, customers: int, batches: int, batch_size: 
     return figures
 
 
-@contextmanager
-def fresh_database() -> Iterator[str]:
-    """An empty PostgreSQL database (each tree migrates it itself), dropped afterwards."""
-    from bench.common import POSTGRES_ADMIN_URL
-    from shared.db import normalize_url
-
-    name = f"rw_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(normalize_url(POSTGRES_ADMIN_URL), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield normalize_url(POSTGRES_ADMIN_URL).rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def extract(ref: str) -> Path:
-    """Commit ``ref``'s tree in a temporary folder, with this benchmark in it."""
-    tree = Path(tempfile.mkdtemp(prefix="riskwatch-before-"))
-    archive = subprocess.run(["git", "archive", ref], cwd=ROOT, check=True,
-                             capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
-    shutil.copy(Path(__file__), tree / "bench" / "event_scale.py")
-    return tree
-
-
 def in_tree(tree: Path, *argv: str) -> str:
     """This benchmark's step in ``tree``'s code (a fresh process); its last line."""
     done = subprocess.run([sys.executable, "-m", "bench.event_scale", *argv], cwd=tree,
@@ -236,6 +203,7 @@ def main() -> None:
         step(args)
         return
     from bench import report
+    from bench.common import fresh_postgres, tree_of
 
     print(f"{args.events:,} events over {MONTHS} months for {args.customers:,} customers; "
           f"{args.rounds} alternating rounds of {args.batches} batches of {args.batch_size}; "
@@ -244,26 +212,24 @@ def main() -> None:
     sizes = ["--events", str(args.events), "--customers", str(args.customers),
              "--batches", str(args.batches), "--batch-size", str(args.batch_size),
              "--now", now]
-    before_tree = extract(args.before)
     results: dict[str, dict[str, list[float]]] = {"before": {}, "after": {}}
-    try:
-        with fresh_database() as before_url, fresh_database() as after_url:
-            trees = {"before": (before_tree, before_url), "after": (ROOT, after_url)}
-            for side, (tree, url) in trees.items():
-                print(f"loading {side} ...", flush=True)
-                loaded = json.loads(in_tree(tree, "--prepare", "--url", url, *sizes))
-                results[side]["load"] = [loaded["load"]]
-            for round_ in range(args.rounds):
-                order = ["before", "after"] if round_ % 2 == 0 else ["after", "before"]
-                for side in order:
-                    tree, url = trees[side]
-                    figures = json.loads(in_tree(tree, "--measure", "--url", url,
-                                                 "--round", str(round_), *sizes))
-                    for name, value in figures.items():
-                        results[side].setdefault(name, []).append(value)
-                print(f"  round {round_ + 1} of {args.rounds} done", flush=True)
-    finally:
-        shutil.rmtree(before_tree, ignore_errors=True)
+    with tree_of(args.before, Path(__file__)) as before_tree, \
+            fresh_postgres(migrate=False) as before_url, \
+            fresh_postgres(migrate=False) as after_url:
+        trees = {"before": (before_tree, before_url), "after": (ROOT, after_url)}
+        for side, (tree, url) in trees.items():
+            print(f"loading {side} ...", flush=True)
+            loaded = json.loads(in_tree(tree, "--prepare", "--url", url, *sizes))
+            results[side]["load"] = [loaded["load"]]
+        for round_ in range(args.rounds):
+            order = ["before", "after"] if round_ % 2 == 0 else ["after", "before"]
+            for side in order:
+                tree, url = trees[side]
+                figures = json.loads(in_tree(tree, "--measure", "--url", url,
+                                             "--round", str(round_), *sizes))
+                for name, value in figures.items():
+                    results[side].setdefault(name, []).append(value)
+            print(f"  round {round_ + 1} of {args.rounds} done", flush=True)
     print(f"\n| figure | before ({args.before}: one table) | after (monthly partitions) "
           f"| after / before |\n|---|---|---|---|")
     for name, title, unit, form in FIGURES:

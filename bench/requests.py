@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -31,7 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-from bench.common import BENCH_SECRET, fresh_postgres  # noqa: E402
+from bench.common import BENCH_SECRET, fresh_postgres, tree_of  # noqa: E402
 from bench.report import record  # noqa: E402
 from services.scoring.jobs.rescore import run_rescore  # noqa: E402
 from services.scoring.simulator.loader import load_into_database  # noqa: E402
@@ -189,22 +188,15 @@ def run_wrk(stack: Stack, name: str, ids: list[str], *, connections: int, second
 def run_before(ref: str, argv: list[str]) -> dict[str, list[float]]:
     """This benchmark on the tree of commit ``ref``: its code, migrations and stack; its
     rate and p99 per request kind."""
-    tree = Path(tempfile.mkdtemp(prefix="riskwatch-before-"))
-    out = tree / "before.json"
-    try:
-        archive = subprocess.run(["git", "archive", ref], cwd=ROOT, check=True,
-                                 capture_output=True).stdout
-        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
-        shutil.copy(Path(__file__), tree / "bench" / "requests.py")
-        shutil.copy(Path(__file__).with_name("report.py"), tree / "bench" / "report.py")
+    here = Path(__file__)
+    with tree_of(ref, here, here.with_name("report.py")) as tree:
+        out = tree / "before.json"
         index = argv.index("--before")
         rest = argv[:index] + argv[index + 2:]
         subprocess.run([sys.executable, "-m", "bench.requests", *rest, "--label", "before"],
                        cwd=tree, check=True, env={**os.environ, BEFORE_OUT_ENV: str(out)})
         found: dict[str, list[float]] = json.loads(out.read_text())
         return found
-    finally:
-        shutil.rmtree(tree, ignore_errors=True)
 
 
 def main() -> None:
