@@ -105,6 +105,9 @@ class Score(Base):
     trigger: Mapped[str] = mapped_column(String(50))
     # A challenger's score, kept for comparison; never the customer's risk.
     shadow: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The overdue amount scored with (default rows; None before revision 0012), so the watch
+    # list can tell whose overdue grew since a date.
+    overdue_amount: Mapped[Decimal | None] = mapped_column(Money)
 
 
 class CustomerRisk(Base):

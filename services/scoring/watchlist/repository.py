@@ -23,26 +23,32 @@ def _rank(column: Any) -> ColumnElement[int]:
 
 def page(session: Session, *, filters: WatchFilter, since: dt.datetime,
          after: tuple[Any, str] | None, limit: int) -> list[dict[str, Any]]:
-    ranked = (select(Score.customer_id, Score.pd, Score.tier,
+    ranked = (select(Score.customer_id, Score.pd, Score.tier, Score.overdue_amount,
                      func.row_number().over(partition_by=Score.customer_id,
                                             order_by=(Score.scored_at.desc(), Score.id.desc())
                                             ).label("rn"))
               .where(Score.target == "default", Score.shadow.is_(False),
                      Score.scored_at <= since)
               .subquery())
-    before = select(ranked.c.customer_id, ranked.c.pd, ranked.c.tier).where(
-        ranked.c.rn == 1).subquery()
+    before = select(ranked.c.customer_id, ranked.c.pd, ranked.c.tier,
+                    ranked.c.overdue_amount).where(ranked.c.rn == 1).subquery()
     pd_change = (CustomerRisk.pd_default - func.coalesce(before.c.pd, CustomerRisk.pd_default))
+    # A history row from before revision 0012 has no overdue amount: no change to tell.
+    overdue_change = (CustomerRisk.overdue_amount
+                      - func.coalesce(before.c.overdue_amount, CustomerRisk.overdue_amount))
     worsened = and_(before.c.tier.is_not(None),
                     _rank(CustomerRisk.tier) > _rank(before.c.tier))
     sort_value: Any = {
         "pd_change": cast(pd_change, Float), "pd": CustomerRisk.pd_default,
-        "overdue": CustomerRisk.overdue_amount}[filters.sort]
+        "overdue": CustomerRisk.overdue_amount, "overdue_change": overdue_change,
+    }[filters.sort]
     query = (select(CustomerRisk.customer_id, Customer.name, Customer.industry, Customer.owner,
                     CustomerRisk.tier, before.c.tier.label("previous_tier"),
                     worsened.label("tier_worsened"), CustomerRisk.pd_default.label("pd"),
                     before.c.pd.label("previous_pd"), cast(pd_change, Float).label("pd_change"),
-                    CustomerRisk.overdue_amount, CustomerRisk.outstanding_balance,
+                    CustomerRisk.overdue_amount,
+                    before.c.overdue_amount.label("previous_overdue_amount"),
+                    overdue_change.label("overdue_change"), CustomerRisk.outstanding_balance,
                     CustomerRisk.credit_currency.label("currency"), CustomerRisk.scored_at,
                     sort_value.label("sort_value"))
              .join(Customer, Customer.customer_id == CustomerRisk.customer_id)
@@ -52,6 +58,8 @@ def page(session: Session, *, filters: WatchFilter, since: dt.datetime,
     elif filters.signal == "pd_up":
         query = query.where(before.c.pd.is_not(None),
                             pd_change > literal(filters.min_pd_change))
+    elif filters.signal == "overdue_grew":
+        query = query.where(before.c.overdue_amount.is_not(None), overdue_change > 0)
     if filters.tier:
         query = query.where(CustomerRisk.tier == filters.tier)
     if filters.industry:
