@@ -73,10 +73,12 @@ async def overview(request: Request) -> Response:
     session = current_session(request)
     api = api_for(request, session)
     reports = session.allows("reviews:read")
-    portfolio, counts, sla = await gather(
+    portfolio, counts, sla, run_counts = await gather(
         api.maybe("/v1/reports/portfolio", allowed=reports),
         api.maybe("/v1/alerts/counts", allowed=session.allows("alerts:read")),
         api.maybe("/v1/reports/reviews", allowed=reports),
+        api.maybe("/v1/playbook-runs/counts", {"drill": "false"},
+                  allowed=session.allows("alerts:read")),
     )
     mix = tier_mix(portfolio) if portfolio else None
     tiles: dict[str, Any] = {}
@@ -87,6 +89,9 @@ async def overview(request: Request) -> Response:
         tiles["alerts"] = counts["unresolved_by_severity"]
     if sla:
         tiles["overdue_reviews"] = sum(row["overdue"] for row in sla["rows"])
+    if run_counts:  # drills rehearse; they are not work in progress
+        tiles["runs"] = {"open": run_counts["by_status"]["open"],
+                         "overdue": run_counts["overdue"]}
     return render(request, "overview.html", {
         "tiles": tiles, "mix": mix, "show_trend": reports,
         "mix_chart": charts.tier_mix(mix, message_of(request)) if mix else None,
@@ -326,7 +331,7 @@ def _with(request: Request, **changes: str | None) -> str | None:
 
 # --- playbook runs -------------------------------------------------------------------------
 
-RUN_FILTERS = ("status", "overdue", "assignee", "owner_role", "customer_id", "cursor")
+RUN_FILTERS = ("status", "overdue", "assignee", "owner_role", "customer_id", "drill", "cursor")
 STEP_ACTIONS = ("start", "done", "skip", "assign")
 
 

@@ -110,6 +110,20 @@ def test_the_overview_loads_its_weekly_trend_as_a_fragment(desk: Desk,
     assert sum(int(n) for n in last_week) == sum(now.values())
 
 
+@pytest.mark.parametrize("locale", ["zh_CN", "en"])
+def test_the_overview_counts_the_playbook_runs_in_progress_as_the_api_does(
+        desk: Desk, locale: str) -> None:
+    with desk.api() as api:
+        counts = api.get("/v1/playbook-runs/counts", params={"drill": "false"}).json()
+    overview = sign_in(desk.gateway, desk.stack.admin_key, locale=locale).get("/ui/").text
+    shown = re.search(r'data-tile="runs-open">([^<]+)<', overview)
+    assert shown and shown.group(1) == f'{counts["by_status"]["open"]:,}'
+    overdue = re.search(r'data-tile="runs-overdue">([^<]+)<', overview)
+    assert overdue and overdue.group(1) == f'{counts["overdue"]:,}'
+    label = "进行中的预案执行" if locale == "zh_CN" else "Playbook runs in progress"
+    assert label in overview
+
+
 def test_an_htmx_request_gets_only_the_table_fragment(admin: httpx.Client) -> None:
     full = admin.get("/ui/alerts", params={"severity": "warning"})
     fragment = admin.get("/ui/alerts", params={"severity": "warning"},
@@ -173,6 +187,7 @@ def test_what_a_user_sees_follows_the_key_scopes(desk: Desk) -> None:
     assert reader.get("/ui/reports").status_code == 403
     overview = reader.get("/ui/").text
     assert 'data-tile="alerts-critical"' in overview
+    assert 'data-tile="runs-open"' in overview  # playbook runs need alerts:read only
     assert 'data-tile="high-customers"' not in overview  # reports need reviews:read
 
 
@@ -212,6 +227,15 @@ def test_the_watch_list_pages_through_the_api_and_opens_reviews_in_bulk(
     assert shown == [i["customer_id"] for i in direct["items"]]
     assert shown, page.text[page.text.find("<main"):][:3000]
     assert "<polyline" in page.text  # the PD sparklines
+    # whose overdue grew: the filter and the sort reach the API, the column is shown
+    for params in ({"signal": "overdue_grew", "sort": "overdue_change"},
+                   {"sort": "overdue_change"}):
+        with desk.api() as api:
+            expected = api.get("/v1/watchlist", params={**params, "limit": 50}).json()
+        listed = admin.get("/ui/watchlist", params=params).text
+        assert re.findall(r'name="customer_id" value="([^"]+)"', listed) == [
+            i["customer_id"] for i in expected["items"]]
+        assert '<option value="overdue_grew"' in listed and "Overdue change" in listed
     fragment = admin.get("/ui/watchlist", params={"signal": "tier_worsened"},
                          headers={"HX-Request": "true", "HX-Target": "watch-table"})
     assert fragment.text.lstrip().startswith('<div id="watch-table">')
