@@ -594,14 +594,39 @@ async def models(request: Request) -> Response:
     session = current_session(request)
     require(session, "models")
     api = api_for(request, session)
-    registry, tiers = await gather(api.get("/v1/models", {"limit": 50}), api.get("/v1/tiers"))
+    registry, tiers, distribution = await gather(
+        api.get("/v1/models", {"limit": 50}), api.get("/v1/tiers"),
+        api.get("/v1/tiers/distribution"))
     champions = [m for m in registry if m["status"] == "champion"]
-    drifts = await gather(*(api.maybe(f"/v1/models/{m['id']}/drift") for m in champions))
+    drifts, reports = await gather(
+        gather(*(api.maybe(f"/v1/models/{m['id']}/drift") for m in champions)),
+        gather(*(api.maybe(f"/v1/models/{m['id']}") for m in calibrated(registry))))
     drift = [d for d in drifts if d]
+    say = message_of(request)
+    calibrations = [{"model": m, "deciles": m["report"]["calibration"]["deciles"],
+                     "slope": m["report"]["calibration"].get("slope")}
+                    for m in reports if m and (m.get("report") or {}).get("calibration")]
+    for bucket in distribution["buckets"]:
+        bucket["label"] = charts.pd_label(bucket["from_pd"], bucket["to_pd"])
     return render(request, "models.html", {
         "models": registry, "tiers": tiers, "drift": drift,
-        "drift_charts": [charts.drift(d, message_of(request)) for d in drift],
+        "drift_charts": [charts.drift(d, say) for d in drift],
+        "distribution": distribution,
+        "distribution_chart": charts.pd_distribution(distribution, say),
+        "calibrations": calibrations,
+        "calibration_charts": [charts.calibration(c["deciles"], say) for c in calibrations],
         "can_write": session.allows("models:write")}, session=session)
+
+
+def calibrated(registry: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The model of each target whose calibration the desk looks at: the champion, else the
+    newest (the registry lists newest first)."""
+    chosen: dict[str, dict[str, Any]] = {}
+    for model in registry:
+        if model["status"] == "champion" or model["target"] not in chosen:
+            if chosen.get(model["target"], {}).get("status") != "champion":
+                chosen[model["target"]] = model
+    return list(chosen.values())
 
 
 @router.post("/models/{model_id}/promote")
