@@ -623,9 +623,9 @@ def calibrated(registry: list[dict[str, Any]]) -> list[dict[str, Any]]:
     newest (the registry lists newest first)."""
     chosen: dict[str, dict[str, Any]] = {}
     for model in registry:
-        if model["status"] == "champion" or model["target"] not in chosen:
-            if chosen.get(model["target"], {}).get("status") != "champion":
-                chosen[model["target"]] = model
+        held = chosen.get(model["target"])
+        if held is None or (model["status"] == "champion" and held["status"] != "champion"):
+            chosen[model["target"]] = model
     return list(chosen.values())
 
 

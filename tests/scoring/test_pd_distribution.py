@@ -18,7 +18,7 @@ PDS = {"a": 0.001, "b": 0.0199, "c": 0.02, "d": 0.05, "e": 0.1, "f": 1.0}
 
 
 def _risks(db: Database) -> None:
-    for customer_id, pd in PDS.items():
+    for customer_id in PDS:
         add_customer(db, customer_id)
     with db.transaction() as session:
         for customer_id, pd in PDS.items():
