@@ -273,3 +273,33 @@ def test_a_playbook_step_done_on_the_page_is_done_in_the_api(desk: Desk,
         after = api.get(f"/v1/playbook-runs/{run['id']}").json()
     assert next(s for s in after["steps"] if s["position"] == step["position"]
                 )["status"] == "done"
+
+
+@pytest.mark.parametrize("locale", ["zh_CN", "en"])
+def test_the_models_screen_shows_the_pd_distribution_and_calibration_the_api_gives(
+        desk: Desk, locale: str) -> None:
+    with desk.api() as api:
+        distribution = api.get("/v1/tiers/distribution").json()
+        newest = next(m for m in api.get("/v1/models").json() if m["target"] == "default")
+        report = api.get(f"/v1/models/{newest['id']}").json()["report"]
+    page = sign_in(desk.gateway, desk.stack.admin_key, locale=locale).get("/ui/models").text
+
+    def values(table_id: str, column: int) -> list[str]:
+        table = page[page.index(f'id="{table_id}"'):]
+        table = table[:table.index("</tbody>")]
+        return [cells[column] for cells in
+                (re.findall(r'data-value="([^"]*)"', row) for row in table.split("<tr")[2:])]
+
+    assert values("table-distribution", 0) == [str(b["customers"])
+                                                for b in distribution["buckets"]]
+    for tier in ("low", "medium", "high"):
+        assert re.search(rf'data-tier-total="{tier}">{distribution["by_tier"][tier]:,}<', page)
+    deciles = report["calibration"]["deciles"]
+    assert [float(v) for v in values(f"table-calibration-{newest['id']}", 0)] == [
+        d["predicted"] for d in deciles]
+    assert [float(v) for v in values(f"table-calibration-{newest['id']}", 1)] == [
+        d["observed"] for d in deciles]
+    assert 'id="chart-distribution"' in page and f'id="chart-calibration-{newest["id"]}"' in page
+    texts = (("评分分布与等级分界", "按十分位的校准") if locale == "zh_CN"
+             else ("Score distribution with tier cut-offs", "Calibration by decile"))
+    assert all(text in page for text in texts)
