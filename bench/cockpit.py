@@ -9,6 +9,7 @@ the page makes, called directly through the gateway with the same key.
 
     python -m bench.cockpit                      # 100,000 customers (several minutes)
     python -m bench.cockpit --customers 20000 --rounds 10
+    python -m bench.cockpit --pages /ui/watchlist --database-url URL   # a seeded database
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import statistics
 import time
 
 import httpx
+import sqlalchemy as sa
 
 from bench.common import fresh_postgres
 from bench.report import record
@@ -37,7 +39,8 @@ def pages(customer: str) -> dict[str, list[str]]:
     today = dt.datetime.now(dt.UTC).date()
     ninety = (today - dt.timedelta(days=90)).isoformat()
     return {
-        "/ui/": ["/v1/reports/portfolio", "/v1/alerts/counts", "/v1/reports/reviews"],
+        "/ui/": ["/v1/reports/portfolio", "/v1/alerts/counts", "/v1/reports/reviews",
+                 "/v1/playbook-runs/counts?drill=false"],
         # the overview's weekly trend, loaded after it: six one-week migration reports
         "/ui/overview/trend": [f"/v1/reports/migration?from_date={today - dt.timedelta(weeks=1)}"
                                f"&to_date={today}"],
@@ -52,7 +55,7 @@ def pages(customer: str) -> dict[str, list[str]]:
                         "/v1/reports/aging", "/v1/reports/concentration?top=20",
                         "/v1/reports/portfolio", f"/v1/reports/reviews?from_date={ninety}"],
         "/ui/reviews": ["/v1/reviews?limit=50"],
-        "/ui/models": ["/v1/models?limit=50", "/v1/tiers"],
+        "/ui/models": ["/v1/models?limit=50", "/v1/tiers", "/v1/tiers/distribution"],
         "/ui/operations": ["/v1/queue/depth", "/v1/audit/checkpoint"],
     }
 
@@ -89,7 +92,14 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--months", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--pages", nargs="*", metavar="PATH",
+                        help="only these pages (e.g. /ui/watchlist); all by default")
+    parser.add_argument("--database-url", help="a database this script (or its --customers "
+                        "load) prepared before: kept, not loaded again")
     args = parser.parse_args()
+    if args.database_url:
+        measure(args.database_url, args)
+        return
     with fresh_postgres() as url:
         db = Database(url)
         try:
@@ -97,32 +107,48 @@ def main() -> None:
             due_review_pass(db)
         finally:
             db.dispose()
-        secret = os.environ.get("RISKWATCH_INTERNAL_SECRET", "bench-internal-secret-" + "x" * 16)
-        with start_stack(url, internal_secret=secret, with_workers=False) as stack:
-            api = stack.client()
-            api.timeout = httpx.Timeout(120)
-            customer = api.get("/v1/reports/concentration?top=1").json()["rows"][0][
-                "customer_id"]
-            browser = sign_in(stack.gateway, stack.admin_key)
-            print(f"\n{'page':<34}{'p50 ms':>9}{'p95 ms':>9}{'slowest API p95':>17}",
-                  flush=True)
-            worst = 0.0
-            for page, reads in pages(customer).items():
-                page_times = timed(browser, page, args.rounds)
-                # A read that has nothing to show (404: no checkpoint without the sequencer)
-                # is one the page does without; it does not count for the baseline.
-                answering = [r for r in reads if api.get(r).status_code == 200]
-                baseline = max(p95(timed(api, read, args.rounds)) for read in answering)
-                worst = max(worst, p95(page_times))
-                label = re.sub(r"/customers/.*", "/customers/{id}", page)
-                print(f"{label:<34}{statistics.median(page_times):>9.0f}"
-                      f"{p95(page_times):>9.0f}{baseline:>17.0f}", flush=True)
-                record(f"cockpit page {label}, {args.customers:,} customers, p95",
-                       p95(page_times), "ms", baseline=("slowest API read of the page, p95",
-                                                        baseline),
-                       target=f"<= {TARGET_MS:.0f} ms", met=p95(page_times) <= TARGET_MS)
-            print(f"slowest page p95 {worst:.0f} ms (target <= {TARGET_MS:.0f} ms: "
-                  f"{'met' if worst <= TARGET_MS else 'NOT met'})", flush=True)
+        # A bulk load leaves the visibility map unset until autovacuum passes; a database
+        # in service has been vacuumed, and index-only reads (the watch list's) rely on it.
+        admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE")
+        admin.dispose()
+        measure(url, args)
+
+
+def measure(url: str, args: argparse.Namespace) -> None:
+    """Time the pages through a stack started on ``url``, signed in like a browser."""
+    secret = os.environ.get("RISKWATCH_INTERNAL_SECRET", "bench-internal-secret-" + "x" * 16)
+    with start_stack(url, internal_secret=secret, with_workers=False) as stack:
+        api = stack.client()
+        api.timeout = httpx.Timeout(120)
+        customer = api.get("/v1/reports/concentration?top=1").json()["rows"][0][
+            "customer_id"]
+        browser = sign_in(stack.gateway, stack.admin_key)
+        print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
+        print(f"\n{'page':<34}{'p50 ms':>9}{'p95 ms':>9}{'slowest API p95':>17}",
+              flush=True)
+        worst = 0.0
+        for page, reads in pages(customer).items():
+            if args.pages and re.sub(r"/customers/.*", "/customers/{id}", page) \
+                    not in args.pages:
+                continue
+            page_times = timed(browser, page, args.rounds)
+            # A read that has nothing to show (404: no checkpoint without the sequencer)
+            # is one the page does without; it does not count for the baseline.
+            answering = [r for r in reads if api.get(r).status_code == 200]
+            baseline = max(p95(timed(api, read, args.rounds)) for read in answering)
+            worst = max(worst, p95(page_times))
+            label = re.sub(r"/customers/.*", "/customers/{id}", page)
+            print(f"{label:<34}{statistics.median(page_times):>9.0f}"
+                  f"{p95(page_times):>9.0f}{baseline:>17.0f}", flush=True)
+            record(f"cockpit page {label}, {args.customers:,} customers, p95",
+                   p95(page_times), "ms", baseline=("slowest API read of the page, p95",
+                                                    baseline),
+                   target=f"<= {TARGET_MS:.0f} ms", met=p95(page_times) <= TARGET_MS)
+        print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
+        print(f"slowest page p95 {worst:.0f} ms (target <= {TARGET_MS:.0f} ms: "
+              f"{'met' if worst <= TARGET_MS else 'NOT met'})", flush=True)
 
 
 if __name__ == "__main__":

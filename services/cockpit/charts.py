@@ -198,3 +198,64 @@ def drift(report: dict[str, Any], say: Say) -> dict[str, Any]:
         "series": [{"type": "bar", "name": "PSI", "color": "#3c4a8f",
                     "data": [round(check["psi"] or 0, 4) for _name, check in features]}]})
     return option
+
+
+def pd_label(low: float, high: float) -> str:
+    return f"{low * 100:g}–{high * 100:g}%"
+
+
+def pd_distribution(dist: dict[str, Any], say: Say) -> dict[str, Any]:
+    """Customers per PD bucket, each bar in its tier's colour, a line where each tier
+    starts."""
+    labels = [pd_label(b["from_pd"], b["to_pd"]) for b in dist["buckets"]]
+    starts = []
+    for name in ("medium", "high"):
+        cut = dist["thresholds"][name]
+        at = next((i for i, b in enumerate(dist["buckets"]) if b["from_pd"] == cut), None)
+        if at is not None:
+            starts.append({"xAxis": labels[at], "name": f"{say(TIER_NAMES[name])} ≥ "
+                                                        f"{cut * 100:g}%"})
+    option = _base(_("Score distribution with tier cut-offs"), say)
+    option.update({
+        "grid": {"top": 40, "bottom": 30, "containLabel": True},
+        "xAxis": {"type": "category", "data": labels, "name": "PD",
+                  "axisLabel": {"rotate": 45}},
+        "yAxis": {"type": "value", "name": say("Customers")},
+        "series": [{"type": "bar", "name": say("Customers"), "barCategoryGap": "5%",
+                    "data": [{"value": b["customers"],
+                              "itemStyle": {"color": TIER_COLOURS[b["tier"]]}}
+                             for b in dist["buckets"]],
+                    "markLine": {"symbol": "none", "lineStyle": {"color": "#202124",
+                                                                 "type": "dashed"},
+                                 "label": {"formatter": "{b}", "position": "insideEndTop"},
+                                 "data": starts}}]})
+    return option
+
+
+def calibration(deciles: list[dict[str, Any]], say: Say) -> dict[str, Any]:
+    """Predicted and observed default rate per decile, with the 95 % binomial interval of the
+    observed rate drawn as a band (a transparent lower bound with the width stacked on it)."""
+    labels = [str(i + 1) for i in range(len(deciles))]
+    low = [round(d["interval"][0], 6) for d in deciles]
+    width = [round(d["interval"][1] - d["interval"][0], 6) for d in deciles]
+    option = _base(_("Calibration by decile"), say)
+    option.update({
+        "legend": {"bottom": 0, "data": [say("Predicted"), say("Observed"),
+                                         say("95% interval")]},
+        "tooltip": {"trigger": "axis"},
+        "grid": {"top": 40, "bottom": 40, "containLabel": True},
+        "xAxis": {"type": "category", "data": labels, "name": say("Decile")},
+        "yAxis": {"type": "value", "name": say("Default rate")},
+        "series": [
+            {"name": "lower", "type": "line", "stack": "interval", "symbol": "none",
+             "lineStyle": {"opacity": 0}, "tooltip": {"show": False}, "data": low},
+            {"name": say("95% interval"), "type": "line", "stack": "interval",
+             "symbol": "none", "lineStyle": {"opacity": 0}, "color": "#9aa0c8",
+             "areaStyle": {"color": "#9aa0c8", "opacity": 0.5}, "data": width},
+            {"name": say("Predicted"), "type": "line", "color": "#3c4a8f",
+             "data": [d["predicted"] for d in deciles]},
+            {"name": say("Observed"), "type": "line", "color": "#b3261e",
+             "lineStyle": {"type": "dashed"}, "symbol": "diamond",
+             "data": [d["observed"] for d in deciles]},
+        ]})
+    return option

@@ -73,10 +73,12 @@ async def overview(request: Request) -> Response:
     session = current_session(request)
     api = api_for(request, session)
     reports = session.allows("reviews:read")
-    portfolio, counts, sla = await gather(
+    portfolio, counts, sla, run_counts = await gather(
         api.maybe("/v1/reports/portfolio", allowed=reports),
         api.maybe("/v1/alerts/counts", allowed=session.allows("alerts:read")),
         api.maybe("/v1/reports/reviews", allowed=reports),
+        api.maybe("/v1/playbook-runs/counts", {"drill": "false"},
+                  allowed=session.allows("alerts:read")),
     )
     mix = tier_mix(portfolio) if portfolio else None
     tiles: dict[str, Any] = {}
@@ -87,6 +89,9 @@ async def overview(request: Request) -> Response:
         tiles["alerts"] = counts["unresolved_by_severity"]
     if sla:
         tiles["overdue_reviews"] = sum(row["overdue"] for row in sla["rows"])
+    if run_counts:  # drills rehearse; they are not work in progress
+        tiles["runs"] = {"open": run_counts["by_status"]["open"],
+                         "overdue": run_counts["overdue"]}
     return render(request, "overview.html", {
         "tiles": tiles, "mix": mix, "show_trend": reports,
         "mix_chart": charts.tier_mix(mix, message_of(request)) if mix else None,
@@ -326,7 +331,7 @@ def _with(request: Request, **changes: str | None) -> str | None:
 
 # --- playbook runs -------------------------------------------------------------------------
 
-RUN_FILTERS = ("status", "overdue", "assignee", "owner_role", "customer_id", "cursor")
+RUN_FILTERS = ("status", "overdue", "assignee", "owner_role", "customer_id", "drill", "cursor")
 STEP_ACTIONS = ("start", "done", "skip", "assign")
 
 
@@ -589,14 +594,39 @@ async def models(request: Request) -> Response:
     session = current_session(request)
     require(session, "models")
     api = api_for(request, session)
-    registry, tiers = await gather(api.get("/v1/models", {"limit": 50}), api.get("/v1/tiers"))
+    registry, tiers, distribution = await gather(
+        api.get("/v1/models", {"limit": 50}), api.get("/v1/tiers"),
+        api.get("/v1/tiers/distribution"))
     champions = [m for m in registry if m["status"] == "champion"]
-    drifts = await gather(*(api.maybe(f"/v1/models/{m['id']}/drift") for m in champions))
+    drifts, reports = await gather(
+        gather(*(api.maybe(f"/v1/models/{m['id']}/drift") for m in champions)),
+        gather(*(api.maybe(f"/v1/models/{m['id']}") for m in calibrated(registry))))
     drift = [d for d in drifts if d]
+    say = message_of(request)
+    calibrations = [{"model": m, "deciles": m["report"]["calibration"]["deciles"],
+                     "slope": m["report"]["calibration"].get("slope")}
+                    for m in reports if m and (m.get("report") or {}).get("calibration")]
+    for bucket in distribution["buckets"]:
+        bucket["label"] = charts.pd_label(bucket["from_pd"], bucket["to_pd"])
     return render(request, "models.html", {
         "models": registry, "tiers": tiers, "drift": drift,
-        "drift_charts": [charts.drift(d, message_of(request)) for d in drift],
+        "drift_charts": [charts.drift(d, say) for d in drift],
+        "distribution": distribution,
+        "distribution_chart": charts.pd_distribution(distribution, say),
+        "calibrations": calibrations,
+        "calibration_charts": [charts.calibration(c["deciles"], say) for c in calibrations],
         "can_write": session.allows("models:write")}, session=session)
+
+
+def calibrated(registry: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The model of each target whose calibration the desk looks at: the champion, else the
+    newest (the registry lists newest first)."""
+    chosen: dict[str, dict[str, Any]] = {}
+    for model in registry:
+        held = chosen.get(model["target"])
+        if held is None or (model["status"] == "champion" and held["status"] != "champion"):
+            chosen[model["target"]] = model
+    return list(chosen.values())
 
 
 @router.post("/models/{model_id}/promote")

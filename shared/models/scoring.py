@@ -7,7 +7,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, Numeric, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, Numeric, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.models.base import Base, JsonDoc, UtcDateTime, utcnow
@@ -86,7 +86,9 @@ class Score(Base):
     """One entry of a customer's score history (written when the result changes)."""
 
     __tablename__ = "score"
-    __table_args__ = (Index(None, "customer_id", "scored_at"),)
+    __table_args__ = (
+        Index(None, "customer_id", "scored_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     customer_id: Mapped[str] = mapped_column(
@@ -105,12 +107,27 @@ class Score(Base):
     trigger: Mapped[str] = mapped_column(String(50))
     # A challenger's score, kept for comparison; never the customer's risk.
     shadow: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The overdue amount scored with (default rows; None before revision 0012), so the watch
+    # list can tell whose overdue grew since a date.
+    overdue_amount: Mapped[Decimal | None] = mapped_column(Money)
+
+
+# The watch list's "last default score before a date" per customer: read in order from
+# this index alone (PostgreSQL: index-only, no sort of the whole history).
+Index("ix_score_default_before", Score.customer_id, Score.scored_at.desc(), Score.id.desc(),
+      postgresql_include=["pd", "tier", "overdue_amount"],
+      postgresql_where=text("target = 'default' AND shadow IS false"),
+      sqlite_where=text("target = 'default' AND shadow = 0"))
 
 
 class CustomerRisk(Base):
     """The current risk of a customer: what the risk API and credit decisions read."""
 
     __tablename__ = "customer_risk"
+    # What the watch list compares for every customer, readable without the wide rows
+    # (features and reasons make a row kilobytes; a scan of them dominated the watch list).
+    __table_args__ = (Index("ix_customer_risk_watch", "customer_id", "pd_default", "tier",
+                            "overdue_amount"),)
 
     customer_id: Mapped[str] = mapped_column(
         ForeignKey("customer.customer_id", ondelete="CASCADE"), primary_key=True)

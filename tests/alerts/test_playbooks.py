@@ -256,6 +256,38 @@ def test_overdue_steps_are_listed_and_notified_once_each(client: TestClient,
     assert "step_overdue" in [e["what"] for e in detail["timeline"]]
 
 
+def test_run_counts_tell_runs_in_progress_completed_and_overdue_under_the_list_filters(
+        client: TestClient, db: Database) -> None:
+    only_rules(db, ORDERS)
+    _playbook(client)
+    for customer in ("c-1", "c-2"):
+        add_customer(db, customer)
+        post_event(db, customer, "order.placed", amount="10.00", currency="EUR")
+    drain(db)
+
+    def counts(**params: Any) -> dict[str, Any]:
+        return _ok(client.get("/v1/playbook-runs/counts", params=params, headers=READ))  # type: ignore[no-any-return]
+
+    assert counts() == {"total": 2, "by_status": {"open": 2, "completed": 0}, "overdue": 0}
+    [late] = _runs(client, customer_id="c-1")
+    with db.transaction() as session:  # c-1's first step is past due
+        session.execute(update(PlaybookStep).where(PlaybookStep.run_id == late["id"],
+                                                   PlaybookStep.position == 1).values(
+            due_at=utcnow() - dt.timedelta(minutes=1)))
+    [finished] = _runs(client, customer_id="c-2")
+    for position in (1, 2):
+        _ok(client.post(f"/v1/playbook-runs/{finished['id']}/steps/{position}/done",
+                        headers=WRITE))
+    assert counts() == {"total": 2, "by_status": {"open": 1, "completed": 1}, "overdue": 1}
+    assert counts(status="open")["total"] == len(_runs(client, status="open")) == 1
+    assert counts(customer_id="c-2") == {"total": 1, "by_status": {"open": 0, "completed": 1},
+                                         "overdue": 0}
+    assert counts(overdue="false")["by_status"] == {"open": 0, "completed": 1}
+    assert client.get("/v1/playbook-runs/counts", params={"status": "stuck"},
+                      headers=READ).status_code == 422
+    assert client.get("/v1/playbook-runs/counts").status_code == 401
+
+
 def test_a_drill_makes_a_marked_customer_and_queues_its_scenario(
         client: TestClient, db: Database) -> None:
     only_rules(db, ORDERS)

@@ -4,6 +4,7 @@ signed-in page client."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import time
@@ -14,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.scoring.simulator.loader import push_through_api
+from services.scoring.simulator.loader import labelled_csv, push_through_api
 from services.scoring.simulator.portfolio import SimConfig, simulate
 from shared.auth import create_key
 from shared.db import Database
@@ -53,7 +54,9 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
         db.dispose()
         portfolio = simulate(SimConfig(customers=CUSTOMERS, months=6, seed=11))
         push_through_api(portfolio, gateway=stack.gateway, api_key=stack.admin_key)
+        job = _train_a_candidate(stack)
         _wait_for_scores_and_alerts(stack)
+        _wait_for_job(stack, job)
         yield Desk(stack=stack, reader_key=reader, analyst_key=analyst)
 
 
@@ -80,6 +83,36 @@ def _wait_for_scores_and_alerts(stack: Stack, timeout: float = 180) -> None:
                         f"counts {counts.status_code} {counts.text[:300]}")
             time.sleep(0.5)
     raise AssertionError(f"the seeded portfolio was not scored and alerted in time: {last}")
+
+
+def _train_a_candidate(stack: Stack) -> int:
+    """A model trained from a labelled file (another book than the desk's customers), left a
+    candidate: the models screen then has a calibration to show and nobody is rescored."""
+    book = simulate(SimConfig(customers=600, months=12, seed=8,
+                              end=dt.datetime.now(dt.UTC).date()))
+    with stack.client() as api:
+        answer = api.post("/v1/models/train-from-file",
+                          files={"file": ("book.csv", labelled_csv(book).encode(),
+                                          "text/csv")},
+                          data={"outcome": "defaulted", "id_column": "customer_id",
+                                "folds": "3", "repeats": "1", "tuning_trials": "2",
+                                "tuning_seconds": "2"})
+    assert answer.status_code == 202, answer.text
+    return int(answer.json()["id"])
+
+
+def _wait_for_job(stack: Stack, job_id: int, timeout: float = 240) -> None:
+    deadline = time.monotonic() + timeout
+    job: dict = {}
+    with stack.client() as api:
+        while time.monotonic() < deadline:
+            answer = api.get(f"/v1/models/jobs/{job_id}")
+            if answer.status_code == 200:
+                job = answer.json()
+                if job["status"] in ("succeeded", "failed"):
+                    break
+            time.sleep(0.5)
+    assert job.get("status") == "succeeded", f"the candidate model was not trained: {job}"
 
 
 def sign_in(gateway: str, key: str, *, locale: str = "en") -> httpx.Client:

@@ -135,6 +135,18 @@ def test_chart_data_equals_the_api(tab: Tab, desk: Desk) -> None:
         "tds => tds.map(td => Number(td.dataset.value))")
     assert sorted(table) == sorted(c[2] for c in cells)  # the table shows the same numbers
 
+    page = tab.open(f"{desk.gateway}/ui/models")
+    bars = page.evaluate("""() => echarts.getInstanceByDom(
+        document.getElementById('chart-distribution')).getOption().series[0].data
+        .map(d => d.value)""")
+    assert bars == [b["customers"] for b in api_get(desk, "/v1/tiers/distribution")["buckets"]]
+    model = next(m for m in api_get(desk, "/v1/models") if m["target"] == "default")
+    deciles = api_get(desk, f"/v1/models/{model['id']}")["report"]["calibration"]["deciles"]
+    drawn = page.evaluate(f"""() => echarts.getInstanceByDom(
+        document.getElementById('chart-calibration-{model["id"]}')).getOption().series
+        .slice(2).map(s => s.data)""")
+    assert drawn == [[d["predicted"] for d in deciles], [d["observed"] for d in deciles]]
+
 
 def test_an_alert_acknowledged_on_the_page_is_acknowledged_in_the_api(
         tab: Tab, desk: Desk) -> None:

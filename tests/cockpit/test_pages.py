@@ -110,6 +110,20 @@ def test_the_overview_loads_its_weekly_trend_as_a_fragment(desk: Desk,
     assert sum(int(n) for n in last_week) == sum(now.values())
 
 
+@pytest.mark.parametrize("locale", ["zh_CN", "en"])
+def test_the_overview_counts_the_playbook_runs_in_progress_as_the_api_does(
+        desk: Desk, locale: str) -> None:
+    with desk.api() as api:
+        counts = api.get("/v1/playbook-runs/counts", params={"drill": "false"}).json()
+    overview = sign_in(desk.gateway, desk.stack.admin_key, locale=locale).get("/ui/").text
+    shown = re.search(r'data-tile="runs-open">([^<]+)<', overview)
+    assert shown and shown.group(1) == f'{counts["by_status"]["open"]:,}'
+    overdue = re.search(r'data-tile="runs-overdue">([^<]+)<', overview)
+    assert overdue and overdue.group(1) == f'{counts["overdue"]:,}'
+    label = "进行中的预案执行" if locale == "zh_CN" else "Playbook runs in progress"
+    assert label in overview
+
+
 def test_an_htmx_request_gets_only_the_table_fragment(admin: httpx.Client) -> None:
     full = admin.get("/ui/alerts", params={"severity": "warning"})
     fragment = admin.get("/ui/alerts", params={"severity": "warning"},
@@ -173,6 +187,7 @@ def test_what_a_user_sees_follows_the_key_scopes(desk: Desk) -> None:
     assert reader.get("/ui/reports").status_code == 403
     overview = reader.get("/ui/").text
     assert 'data-tile="alerts-critical"' in overview
+    assert 'data-tile="runs-open"' in overview  # playbook runs need alerts:read only
     assert 'data-tile="high-customers"' not in overview  # reports need reviews:read
 
 
@@ -212,6 +227,15 @@ def test_the_watch_list_pages_through_the_api_and_opens_reviews_in_bulk(
     assert shown == [i["customer_id"] for i in direct["items"]]
     assert shown, page.text[page.text.find("<main"):][:3000]
     assert "<polyline" in page.text  # the PD sparklines
+    # whose overdue grew: the filter and the sort reach the API, the column is shown
+    for params in ({"signal": "overdue_grew", "sort": "overdue_change"},
+                   {"sort": "overdue_change"}):
+        with desk.api() as api:
+            expected = api.get("/v1/watchlist", params={**params, "limit": 50}).json()
+        listed = admin.get("/ui/watchlist", params=params).text
+        assert re.findall(r'name="customer_id" value="([^"]+)"', listed) == [
+            i["customer_id"] for i in expected["items"]]
+        assert '<option value="overdue_grew"' in listed and "Overdue change" in listed
     fragment = admin.get("/ui/watchlist", params={"signal": "tier_worsened"},
                          headers={"HX-Request": "true", "HX-Target": "watch-table"})
     assert fragment.text.lstrip().startswith('<div id="watch-table">')
@@ -249,3 +273,33 @@ def test_a_playbook_step_done_on_the_page_is_done_in_the_api(desk: Desk,
         after = api.get(f"/v1/playbook-runs/{run['id']}").json()
     assert next(s for s in after["steps"] if s["position"] == step["position"]
                 )["status"] == "done"
+
+
+@pytest.mark.parametrize("locale", ["zh_CN", "en"])
+def test_the_models_screen_shows_the_pd_distribution_and_calibration_the_api_gives(
+        desk: Desk, locale: str) -> None:
+    with desk.api() as api:
+        distribution = api.get("/v1/tiers/distribution").json()
+        newest = next(m for m in api.get("/v1/models").json() if m["target"] == "default")
+        report = api.get(f"/v1/models/{newest['id']}").json()["report"]
+    page = sign_in(desk.gateway, desk.stack.admin_key, locale=locale).get("/ui/models").text
+
+    def values(table_id: str, column: int) -> list[str]:
+        table = page[page.index(f'id="{table_id}"'):]
+        table = table[:table.index("</tbody>")]
+        return [cells[column] for cells in
+                (re.findall(r'data-value="([^"]*)"', row) for row in table.split("<tr")[2:])]
+
+    assert values("table-distribution", 0) == [str(b["customers"])
+                                                for b in distribution["buckets"]]
+    for tier in ("low", "medium", "high"):
+        assert re.search(rf'data-tier-total="{tier}">{distribution["by_tier"][tier]:,}<', page)
+    deciles = report["calibration"]["deciles"]
+    assert [float(v) for v in values(f"table-calibration-{newest['id']}", 0)] == [
+        d["predicted"] for d in deciles]
+    assert [float(v) for v in values(f"table-calibration-{newest['id']}", 1)] == [
+        d["observed"] for d in deciles]
+    assert 'id="chart-distribution"' in page and f'id="chart-calibration-{newest["id"]}"' in page
+    texts = (("评分分布与等级分界", "按十分位的校准") if locale == "zh_CN"
+             else ("Score distribution with tier cut-offs", "Calibration by decile"))
+    assert all(text in page for text in texts)

@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import Select, exists, select
+from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session
 
 from services.alerts.sql import among
@@ -112,6 +112,16 @@ def run_listing(session: Session, *, where: list[Any], before_id: int | None,
     if before_id is not None:
         query = query.where(PlaybookRun.id < before_id)
     return list(session.scalars(query.order_by(PlaybookRun.id.desc()).limit(limit)))
+
+
+def run_counts_by_status(session: Session, *, where: list[Any]) -> dict[str, int]:
+    return {status: int(n) for status, n in session.execute(
+        select(PlaybookRun.status, func.count()).where(*where).group_by(PlaybookRun.status))}
+
+
+def run_count(session: Session, *, where: list[Any]) -> int:
+    return int(session.scalar(select(func.count()).select_from(PlaybookRun).where(*where))
+               or 0)
 
 
 def due_overdue(session: Session, now: dt.datetime, limit: int) -> list[PlaybookStep]:

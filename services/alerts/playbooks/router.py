@@ -15,6 +15,7 @@ from services.alerts.playbooks.schemas import (
     PlaybookPatch,
     PlaybookStats,
     ReassignIn,
+    RunCounts,
     RunFilter,
     RunOut,
     RunPage,
@@ -110,6 +111,26 @@ def list_runs(
                         drill=drill)
     with db.read() as session:
         return runs.list_runs(session, filters=filters, cursor=cursor, limit=limit)
+
+
+@runs_router.get("/counts", operation_id="playbook-runs-counts",
+                 summary="Playbook run counts for dashboards",
+                 description="Runs by status (`open` is in progress) and how many have an "
+                             "unfinished step past due, under the same filters as the list.",
+                 response_model=RunCounts, **secured("alerts:read", extra_errors=[422]))
+def count_runs(
+    db: Database = DatabaseDep,
+    playbook_id: Annotated[int | None, Query(ge=1, le=INT64_MAX)] = None,
+    status: RunStatus | None = None,
+    customer_id: Text = None, assignee: Text = None,
+    owner_role: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_]{0,99}$")] = None,
+    overdue: bool | None = None, drill: bool | None = None,
+) -> RunCounts:
+    filters = RunFilter(playbook_id=playbook_id, status=status, customer_id=customer_id,
+                        assignee=assignee, owner_role=owner_role, overdue=overdue,
+                        drill=drill)
+    with db.read() as session:
+        return runs.count_runs(session, filters=filters)
 
 
 @runs_router.get("/{run_id}", operation_id="playbook-runs-get",

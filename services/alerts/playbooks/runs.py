@@ -18,6 +18,7 @@ from services.alerts.alerts import repository as alerts_repository
 from services.alerts.alerts.service import decode_cursor, encode_cursor
 from services.alerts.playbooks import repository
 from services.alerts.playbooks.schemas import (
+    RunCounts,
     RunFilter,
     RunOut,
     RunPage,
@@ -220,6 +221,33 @@ def list_runs(session: Session, *, filters: RunFilter, cursor: str | None,
     """Newest first. ``assignee``, ``owner_role`` and ``overdue`` select runs with an
     unfinished step that matches them all (the work list)."""
     now = utcnow()
+    where = _run_conditions(filters, now)
+    before = None
+    if cursor:
+        _, before = decode_cursor(cursor)
+    rows = repository.run_listing(session, where=where, before_id=before, limit=limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    steps = repository.steps_of(session, [r.id for r in rows])
+    names = repository.names(session, {r.playbook_id for r in rows})
+    return RunPage(items=[run_out(r, steps[r.id], playbook_name=names.get(r.playbook_id, ""),
+                                  now=now) for r in rows],
+                   next_cursor=encode_cursor("before", rows[-1].id) if more and rows
+                   else None)
+
+
+def count_runs(session: Session, *, filters: RunFilter) -> RunCounts:
+    """The runs the same filters list, by status, and how many of them are overdue."""
+    now = utcnow()
+    where = _run_conditions(filters, now)
+    by_status = dict.fromkeys((s.value for s in RunStatus), 0)
+    by_status.update(repository.run_counts_by_status(session, where=where))
+    overdue = repository.run_count(session, where=[*where, repository.step_condition(
+        assignee=None, owner_role=None, overdue_before=now)])
+    return RunCounts(total=sum(by_status.values()), by_status=by_status, overdue=overdue)
+
+
+def _run_conditions(filters: RunFilter, now: dt.datetime) -> list[Any]:
     where: list[Any] = []
     if filters.playbook_id is not None:
         where.append(PlaybookRun.playbook_id == filters.playbook_id)
@@ -236,18 +264,7 @@ def list_runs(session: Session, *, filters: RunFilter, cursor: str | None,
     if filters.overdue is False:
         where.append(~repository.step_condition(assignee=None, owner_role=None,
                                                 overdue_before=now))
-    before = None
-    if cursor:
-        _, before = decode_cursor(cursor)
-    rows = repository.run_listing(session, where=where, before_id=before, limit=limit + 1)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    steps = repository.steps_of(session, [r.id for r in rows])
-    names = repository.names(session, {r.playbook_id for r in rows})
-    return RunPage(items=[run_out(r, steps[r.id], playbook_name=names.get(r.playbook_id, ""),
-                                  now=now) for r in rows],
-                   next_cursor=encode_cursor("before", rows[-1].id) if more and rows
-                   else None)
+    return where
 
 
 # --- working a run --------------------------------------------------------------------------

@@ -154,6 +154,12 @@ class RunPage(BaseModel):
                                                 "null on the last one")
 
 
+class RunCounts(BaseModel):
+    total: int
+    by_status: dict[str, int] = Field(description="open (in progress) and completed")
+    overdue: int = Field(description="runs with an unfinished step past due")
+
+
 class RunFilter(BaseModel):
     playbook_id: int | None = None
     status: RunStatus | None = None

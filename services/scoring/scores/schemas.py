@@ -88,6 +88,8 @@ class ScoreOut(BaseModel):
         "current risk is explained on first read), and for a challenger's score"))
     trigger: str
     shadow: bool
+    overdue_amount: Decimal | None = Field(None, description=(
+        "the overdue amount scored with; null for scores written before it was kept"))
 
 
 class ScorePage(BaseModel):

@@ -96,7 +96,8 @@ def score_frame(session: Session, frame: FeatureFrame, *, trigger: str,
         select(CustomerRisk.customer_id, CustomerRisk.pd_default, CustomerRisk.tier,
                CustomerRisk.model_version, CustomerRisk.pd_churn,
                CustomerRisk.churn_model_version, CustomerRisk.reasons,
-               CustomerRisk.churn_reasons).where(CustomerRisk.customer_id.in_(ids)))}
+               CustomerRisk.churn_reasons, CustomerRisk.overdue_amount
+               ).where(CustomerRisk.customer_id.in_(ids)))}
     d_scorer, c_scorer = scorers["default"], scorers["churn"]
     tiers = [policy.tier_for(float(pd)) for pd in pd_default]
     moved = [material_move(previous.get(cid), float(pd_default[i]), tiers[i])
@@ -141,8 +142,12 @@ def score_frame(session: Session, frame: FeatureFrame, *, trigger: str,
             "in_default": bool(frame.in_default[i]),
             "tier_config_version": policy.version, "trigger": trigger, "scored_at": now,
         })
-        base = {"customer_id": cid, "scored_at": now, "trigger": trigger, "shadow": False}
-        if not default_same or prev is None or prev["tier"] != tier:
+        base = {"customer_id": cid, "scored_at": now, "trigger": trigger, "shadow": False,
+                "overdue_amount": frame.overdue[i]}
+        # The overdue amount is history too: the watch list compares it with the last row
+        # before a date, so a change of it alone writes a row.
+        overdue_moved = prev is not None and prev["overdue_amount"] != frame.overdue[i]
+        if not default_same or prev is None or prev["tier"] != tier or overdue_moved:
             history.append({**base, "target": "default", "pd": pd, "points": int(points[i]),
                             "tier": tier, "model_id": d_scorer.model_id,
                             "model_version": d_scorer.model_version,
@@ -175,6 +180,7 @@ def score_frame(session: Session, frame: FeatureFrame, *, trigger: str,
             if cid in changed:
                 history.append({"customer_id": cid, "scored_at": now, "trigger": trigger,
                                 "shadow": True, "target": scorer.target,
+                                "overdue_amount": frame.overdue[i],
                                 "pd": float(result.pd[i]), "points": int(shadow_points[i]),
                                 "tier": policy.tier_for(float(result.pd[i]))
                                 if scorer.target == "default" else None,

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import ScalarSelect, SQLColumnExpression, func, select
+from sqlalchemy import ScalarSelect, SQLColumnExpression, case, func, literal, select
 from sqlalchemy.orm import Session
 
 from shared.db import Lock, xact_lock
-from shared.models.scoring import TierConfig, TierOverride
+from shared.models.scoring import CustomerRisk, TierConfig, TierOverride
 
 
 def latest_config(session: Session) -> TierConfig | None:
@@ -59,3 +59,13 @@ def overrides_of(session: Session, customer_id: str) -> list[TierOverride]:
     return list(session.scalars(select(TierOverride).where(TierOverride.customer_id ==
                                                            customer_id)
                                 .order_by(TierOverride.id.desc())))
+
+
+def pd_bucket_counts(session: Session, edges: Sequence[float]) -> dict[int, int]:
+    """Current default PDs counted per bucket: bucket k holds edges[k] <= pd < edges[k+1]
+    (the last bucket closed: a PD of 1 is in it). One pass over ``customer_risk``."""
+    inner = edges[1:-1]
+    bucket = case(*((CustomerRisk.pd_default < edge, k) for k, edge in enumerate(inner)),
+                  else_=len(inner)) if inner else literal(0)
+    return {int(k): int(n) for k, n in session.execute(
+        select(bucket.label("bucket"), func.count()).group_by("bucket"))}

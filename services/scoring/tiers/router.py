@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
 
-from services.scoring.tiers import service
-from services.scoring.tiers.schemas import OverrideIn, OverrideOut, TierConfigIn, TierConfigOut
+from services.scoring.tiers import distribution, service
+from services.scoring.tiers.schemas import (
+    OverrideIn,
+    OverrideOut,
+    PdDistribution,
+    TierConfigIn,
+    TierConfigOut,
+)
 from shared.app import DatabaseDep
 from shared.auth import current_principal, secured
 from shared.db import Database
@@ -21,6 +27,18 @@ router = APIRouter(prefix="/v1/tiers", tags=["tiers"])
 def get_tiers(db: Database = DatabaseDep) -> TierConfigOut:
     with db.read() as session:
         return service.get_config(session)
+
+
+@router.get("/distribution", operation_id="tiers-distribution",
+            summary="Current PDs against the tier cut-offs",
+            description="A histogram of every scored customer's current default PD; the "
+                        "bucket edges include the thresholds in force, so each bucket "
+                        "names the one tier its PDs fall in. With the thresholds and the "
+                        "count per tier.",
+            response_model=PdDistribution, **secured("risk:read"))
+def pd_distribution(db: Database = DatabaseDep) -> PdDistribution:
+    with db.read() as session:
+        return distribution.pd_distribution(session)
 
 
 @router.put("", operation_id="tiers-put", summary="Set tier thresholds and strategies",

@@ -113,3 +113,19 @@ class OverrideOut(BaseModel):
     created_at: dt.datetime
     lifted_at: dt.datetime | None
     in_force: bool
+
+
+class PdBucket(BaseModel):
+    from_pd: float = Field(description="lowest PD in the bucket (inclusive)")
+    to_pd: float = Field(description="PD the bucket ends below (the last one includes 1)")
+    tier: Tier = Field(description="the tier every PD of the bucket falls in, under the "
+                                   "thresholds in force")
+    customers: int
+
+
+class PdDistribution(BaseModel):
+    version: int = Field(description="the tier configuration whose thresholds are marked")
+    thresholds: dict[str, float] = Field(description="PD from which `medium` and `high` start")
+    total: int
+    by_tier: dict[str, int] = Field(description="customers per tier under these thresholds")
+    buckets: list[PdBucket]

@@ -20,9 +20,11 @@ Text = Annotated[str | None, Query(min_length=1, max_length=200)]
             description="Every scored customer beside its last default score before the "
                         "window (`since_days`): the tier then and now and the PD change. "
                         "`signal=tier_worsened` keeps those who moved down a tier, "
-                        "`signal=pd_up` those whose PD rose by more than `min_pd_change`; "
-                        "filter by current tier, industry and owner; sort by `pd_change`, "
-                        "`pd` or `overdue` (largest first); `cursor` pages on. Each item "
+                        "`signal=pd_up` those whose PD rose by more than `min_pd_change`, "
+                        "`signal=overdue_grew` those whose overdue amount grew; filter by "
+                        "current tier, industry and owner; sort by `pd_change`, `pd`, "
+                        "`overdue` or `overdue_change` (largest first); `cursor` pages on. "
+                        "Each item "
                         "carries its last 12 PDs for a sparkline.",
             response_model=WatchPage, **secured("risk:read", extra_errors=[400, 422]))
 def watch_list(

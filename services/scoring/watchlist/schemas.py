@@ -8,8 +8,10 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-Signal = Literal["all", "tier_worsened", "pd_up"]
-SortKey = Literal["pd_change", "pd", "overdue"]
+Signal = Literal["all", "tier_worsened", "pd_up", "overdue_grew"]
+SortKey = Literal["pd_change", "pd", "overdue", "overdue_change"]
+# Sort keys whose values are money: their cursors carry the exact decimal as text.
+MONEY_SORTS = frozenset({"overdue", "overdue_change"})
 
 
 class WatchFilter(BaseModel):
@@ -35,6 +37,11 @@ class WatchItem(BaseModel):
     previous_pd: float | None
     pd_change: float = Field(description="pd − previous_pd (0 without a previous score)")
     overdue_amount: Decimal
+    previous_overdue_amount: Decimal | None = Field(
+        description="the overdue amount of the last score before the window; null: not "
+                    "scored then, or scored before overdue amounts were kept")
+    overdue_change: Decimal = Field(description="overdue_amount − previous_overdue_amount "
+                                                "(0 without a previous amount)")
     outstanding_balance: Decimal
     currency: str | None
     scored_at: dt.datetime

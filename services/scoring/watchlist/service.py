@@ -1,4 +1,5 @@
-"""The watch list: who moved down a tier or whose PD rose since a date, most urgent first."""
+"""The watch list: who moved down a tier, whose PD or overdue rose since a date, most urgent
+first."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from services.scoring.watchlist import repository
-from services.scoring.watchlist.schemas import WatchFilter, WatchItem, WatchPage
+from services.scoring.watchlist.schemas import MONEY_SORTS, WatchFilter, WatchItem, WatchPage
 from shared import pagination
 from shared.models import utcnow
 
@@ -28,7 +29,7 @@ def watch_list(session: Session, *, filters: WatchFilter, cursor: str | None,
     next_cursor = None
     if more and rows:
         last = rows[-1]
-        value = str(last["sort_value"]) if filters.sort == "overdue" else \
+        value = str(last["sort_value"]) if filters.sort in MONEY_SORTS else \
             float(last["sort_value"])
         next_cursor = pagination.encode(filters.sort, value, last["customer_id"])
     return WatchPage(items=items, next_cursor=next_cursor, since=since)
@@ -36,12 +37,12 @@ def watch_list(session: Session, *, filters: WatchFilter, cursor: str | None,
 
 def _after(cursor: str, filters: WatchFilter) -> tuple[Any, str]:
     """The last row's sort value and id; a cursor of another sort order is refused."""
-    value_type: type = str if filters.sort == "overdue" else float
+    value_type: type = str if filters.sort in MONEY_SORTS else float
     sort, value, customer_id = pagination.decode(cursor, types=(str, value_type, str))
     if sort != filters.sort:
         raise pagination.InvalidCursor("The cursor belongs to another sort order; start "
                                        "again without it.")
-    if filters.sort == "overdue":
+    if filters.sort in MONEY_SORTS:
         try:
             return Decimal(value), customer_id
         except InvalidOperation:

@@ -16,7 +16,7 @@ writer (the ingest statement, COPY, an ORM insert) is de-duplicated the same way
 ``INSERT … RETURNING`` returns only the rows stored, as ``ON CONFLICT DO NOTHING`` did.
 
 Revision ID: 0013
-Revises: 0008
+Revises: 0012
 Create Date: 2026-11-30
 """
 
@@ -25,7 +25,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0013"
-down_revision = "0008"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
