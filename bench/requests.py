@@ -108,6 +108,20 @@ def _cpu_seconds(pids: list[int]) -> float:
     return total / CLOCK_TICKS
 
 
+def _with_children(pid: int) -> list[int]:
+    """A process and its children: `riskwatch serve --workers N` serves from N children."""
+    pids = [pid]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+                continue
+            if parent == pid:
+                pids.append(int(entry.name))
+    return pids
+
+
 def _postgres_pids() -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
@@ -149,12 +163,13 @@ def run_wrk(stack: Stack, name: str, ids: list[str], *, connections: int, second
         handle.write(script)
     url = (stack.url("scoring") + "/healthz") if name == "floor" else stack.gateway
     service = TARGETS[name]
-    watched = {"gateway": [stack.processes["gateway"].pid],
-               service: [stack.processes[service].pid], "postgres": _postgres_pids()}
+    watched = {"gateway": _with_children(stack.processes["gateway"].pid),
+               service: _with_children(stack.processes[service].pid),
+               "postgres": _postgres_pids()}
     profilers = [] if profile is None else [
         subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "--pid",
                           str(pids[0]), "--duration", str(max(1, round(seconds)) - 1),
-                          "--format", "raw", "--rate", "200",
+                          "--format", "raw", "--rate", "200", "--subprocesses",
                           "--output", str(profile / f"{name}-{process}.txt")],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for process, pids in watched.items() if process != "postgres"]
@@ -214,6 +229,8 @@ def main() -> None:
     parser.add_argument("--before", default=None,
                         help="a commit to measure first, in the same run (its tree from git "
                              "archive, with this script copied in)")
+    parser.add_argument("--server-workers", type=int, default=1,
+                        help="uvicorn processes per API process (RISKWATCH_SERVER_WORKERS)")
     parser.add_argument("--label", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     before = run_before(args.before, [a for a in sys.argv[1:]]) if args.before else {}
@@ -230,13 +247,16 @@ def main() -> None:
         print(f"{args.customers} customers with 12 months of history loaded and scored; "
               f"wrk -c {args.connections} for {args.seconds:.0f}s each; load average "
               f"{os.getloadavg()[0]:.1f}", flush=True)
-        with start_stack(url, internal_secret=BENCH_SECRET,
-                         with_workers=args.workers) as stack:
+        server = {"RISKWATCH_SERVER_WORKERS": str(args.server_workers)}
+        with start_stack(url, internal_secret=BENCH_SECRET, with_workers=args.workers,
+                         extra_env=server) as stack:
             for name in args.only.split(","):
                 run_wrk(stack, name, ids, connections=args.connections, seconds=3)  # warm-up
                 result = run_wrk(stack, name, ids, connections=args.connections,
                                  seconds=args.seconds, profile=args.profile)
                 label = args.label or ("after" if args.before else "")
+                if args.server_workers > 1:
+                    label = f"{label} x{args.server_workers}".strip()
                 print(result.line(label), flush=True)
                 results[name] = result
         db.dispose()

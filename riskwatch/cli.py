@@ -74,7 +74,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = API_APPS[args.service]
     port = args.port or app.port(settings)
     uvicorn.run(app.factory, factory=True, host=args.host or settings.host, port=port,
-                log_config=None, access_log=False, workers=args.workers)
+                log_config=None, access_log=False,
+                workers=args.workers or settings.server_workers)
     return 0
 
 

@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(4, description="extra connections allowed beyond the pool")
 
     host: str = Field("127.0.0.1", description="bind address of every process")
+    # One process per API is the default: on a 2-core machine a second one competes with
+    # PostgreSQL and the workers for the same cores (bench/README.md, "The server").
+    server_workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes of "
+                                "each API process (`riskwatch serve`; `--workers` wins)")
     gateway_port: int = Field(8000, description="gateway port")
     ingest_port: int = Field(8001, description="ingest service port")
     scoring_port: int = Field(8002, description="scoring service port")
