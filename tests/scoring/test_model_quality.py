@@ -3,6 +3,7 @@ on constructed data whose right answers are known."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import numpy as np
@@ -237,3 +238,22 @@ def test_a_calibrated_model_scores_and_explains_on_the_shifted_scale() -> None:
     first = result.reasons[risky][0]
     k = names.index(str(first["feature"]))
     assert first["log_odds"] == pytest.approx(0.5 * contrib[risky, k], abs=1e-6)
+
+
+def test_the_default_cut_off_is_the_latest_with_outcomes_on_both_sides() -> None:
+    from services.scoring.models.training import day_number, default_cutoff
+
+    months = [dt.date(2025, m, 1) for m in range(1, 13)]  # twelve monthly snapshots
+    days = np.array([day_number(m) for m in months for _ in range(10)])
+    month_of = np.array([m.month for m in months for _ in range(10)])
+    every_month = np.array([1.0 if i % 10 == 0 else 0.0 for i in range(len(days))])
+    # Bads in every month: the third-last snapshot, with training snapshots whose 180-day
+    # outcome window ends by it (January to April).
+    assert default_cutoff(months, days, every_month, 180) == dt.date(2025, 10, 1)
+    # No bad after August: a test period from October would have nothing to test on, so
+    # the cut-off moves back to August (trained on January and February).
+    until_august = np.where(month_of <= 8, every_month, 0.0)
+    assert default_cutoff(months, days, until_august, 180) == dt.date(2025, 8, 1)
+    # Bads only in December: no cut-off works; the third-last, which training refuses.
+    december = np.where(month_of == 12, every_month, 0.0)
+    assert default_cutoff(months, days, december, 180) == dt.date(2025, 10, 1)

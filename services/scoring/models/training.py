@@ -152,6 +152,20 @@ def reference(pd: np.ndarray, x: np.ndarray, names: list[str]) -> dict[str, Any]
             "features": {n: metrics.reference_bins(x[:, k]) for k, n in enumerate(names)}}
 
 
+def default_cutoff(snapshots: list[dt.date], snapshot_days: np.ndarray, y: np.ndarray,
+                   horizon: int) -> dt.date:
+    """The third-last snapshot, or the latest before it that leaves outcomes on both sides
+    (training snapshots whose horizon ends by the cut-off, the embargo below, and test
+    snapshots from it on): a portfolio whose last months hold no default still trains."""
+    latest = max(len(snapshots) - 3, 1)
+    for cutoff in reversed(snapshots[1:latest + 1]):
+        cut_day = day_number(cutoff)
+        train, test = snapshot_days + horizon <= cut_day, snapshot_days >= cut_day
+        if y[train].sum() > 0 and y[test].sum() > 0:
+            return cutoff
+    return snapshots[latest]
+
+
 def train_from_events(db: Database, job: ScoringJob, progress: Progress) -> dict[str, Any]:
     request = job.request
     target = request.get("target", "default")
@@ -170,7 +184,7 @@ def train_from_events(db: Database, job: ScoringJob, progress: Progress) -> dict
     if request.get("cutoff"):
         cutoff = dt.date.fromisoformat(request["cutoff"])
     else:
-        cutoff = snapshots[max(len(snapshots) - 3, 1)]
+        cutoff = default_cutoff(snapshots, dataset.snapshot, dataset.y, horizon)
     cut_day = day_number(cutoff)
     # Embargo: a training snapshot's outcome window must end before the test period starts.
     # Otherwise a default in the test period labels the same customer's earlier snapshots
