@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from services.alerts.playbooks import runs, service
 from services.alerts.playbooks.schemas import (
@@ -90,6 +90,21 @@ def playbook_stats(playbook_id: RowId, db: Database = DatabaseDep) -> PlaybookSt
         return service.stats(session, playbook_id=playbook_id)
 
 
+def run_filter(
+    playbook_id: Annotated[int | None, Query(ge=1, le=INT64_MAX)] = None,
+    status: RunStatus | None = None,
+    customer_id: Text = None, assignee: Text = None,
+    owner_role: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_]{0,99}$")] = None,
+    overdue: bool | None = None, drill: bool | None = None,
+) -> RunFilter:
+    """The filters the work list and its counts share, from the query string."""
+    return RunFilter(playbook_id=playbook_id, status=status, customer_id=customer_id,
+                     assignee=assignee, owner_role=owner_role, overdue=overdue, drill=drill)
+
+
+RunFilterDep = Depends(run_filter)
+
+
 @runs_router.get("", operation_id="playbook-runs-list", summary="Playbook runs: the work list",
                  description="Newest first. `assignee`, `owner_role` and `overdue=true` "
                              "select runs with an unfinished step matching them all (e.g. "
@@ -98,17 +113,10 @@ def playbook_stats(playbook_id: RowId, db: Database = DatabaseDep) -> PlaybookSt
                  response_model=RunPage, **secured("alerts:read", extra_errors=[400, 422]))
 def list_runs(
     db: Database = DatabaseDep,
-    playbook_id: Annotated[int | None, Query(ge=1, le=INT64_MAX)] = None,
-    status: RunStatus | None = None,
-    customer_id: Text = None, assignee: Text = None,
-    owner_role: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_]{0,99}$")] = None,
-    overdue: bool | None = None, drill: bool | None = None,
+    filters: RunFilter = RunFilterDep,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> RunPage:
-    filters = RunFilter(playbook_id=playbook_id, status=status, customer_id=customer_id,
-                        assignee=assignee, owner_role=owner_role, overdue=overdue,
-                        drill=drill)
     with db.read() as session:
         return runs.list_runs(session, filters=filters, cursor=cursor, limit=limit)
 
@@ -118,17 +126,7 @@ def list_runs(
                  description="Runs by status (`open` is in progress) and how many have an "
                              "unfinished step past due, under the same filters as the list.",
                  response_model=RunCounts, **secured("alerts:read", extra_errors=[422]))
-def count_runs(
-    db: Database = DatabaseDep,
-    playbook_id: Annotated[int | None, Query(ge=1, le=INT64_MAX)] = None,
-    status: RunStatus | None = None,
-    customer_id: Text = None, assignee: Text = None,
-    owner_role: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_]{0,99}$")] = None,
-    overdue: bool | None = None, drill: bool | None = None,
-) -> RunCounts:
-    filters = RunFilter(playbook_id=playbook_id, status=status, customer_id=customer_id,
-                        assignee=assignee, owner_role=owner_role, overdue=overdue,
-                        drill=drill)
+def count_runs(db: Database = DatabaseDep, filters: RunFilter = RunFilterDep) -> RunCounts:
     with db.read() as session:
         return runs.count_runs(session, filters=filters)
 
