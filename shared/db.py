@@ -157,6 +157,12 @@ class Database:
                    else {"isolation_level": "AUTOCOMMIT"})),
             expire_on_commit=False)
         _refuse_writes(self._read_sessions)
+        self._read_transactions = sessionmaker(
+            self.engine.execution_options(
+                **({READ_ONLY_OPTION: True} if self.engine.dialect.name == "sqlite"
+                   else {"postgresql_readonly": True})),
+            expire_on_commit=False)
+        _refuse_writes(self._read_transactions)
         self._autocommit_sessions = sessionmaker(
             self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False)
 
@@ -172,6 +178,14 @@ class Database:
         a deferred transaction on SQLite. Nothing written in it is kept on SQLite, and on
         PostgreSQL nothing may be: use transaction() for writes."""
         with self._read_sessions() as session:
+            yield session
+
+    @contextmanager
+    def read_transaction(self) -> Iterator[Session]:
+        """A read-only transaction, for reads that need one: ``SET LOCAL`` (a report's
+        ``work_mem``) holds until it ends. PostgreSQL: ``BEGIN READ ONLY``; SQLite: a deferred
+        transaction (one snapshot, and no writer waits for it, nor it for a writer)."""
+        with self._read_transactions() as session, session.begin():
             yield session
 
     @contextmanager

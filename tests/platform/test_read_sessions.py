@@ -46,8 +46,23 @@ def test_a_read_answers_while_a_writer_holds_the_write_lock(db: Database) -> Non
         writer.execute(sa.insert(WorkItem).values(**_item("test.pending")))
         started = time.monotonic()
         assert _count(db) == 1  # the committed row only, without waiting for the writer
+        with db.read_transaction() as session:
+            assert session.scalar(sa.select(sa.func.count()).select_from(WorkItem)) == 1
         # The busy timeout is 30 s: a read that queued would take that long, not this.
         assert time.monotonic() - started < 5
     finally:
         writer.rollback()
         writer.close()
+
+
+def test_a_read_transaction_keeps_set_local_and_refuses_writes(db: Database,
+                                                               engine_name: str) -> None:
+    with db.read_transaction() as session:
+        if engine_name == "postgresql":
+            session.execute(sa.text("SET LOCAL work_mem = '77MB'"))
+            assert session.scalar(sa.text("SHOW work_mem")) == "77MB"
+            assert session.scalar(sa.text("SHOW transaction_read_only")) == "on"
+        assert _count(db) == 0
+    with pytest.raises(WriteInReadError), db.read_transaction() as session:
+        session.execute(sa.insert(WorkItem).values(**_item("test.refused")))
+    assert _count(db) == 0
