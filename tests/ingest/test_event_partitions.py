@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -148,3 +149,21 @@ def test_a_duplicate_inside_one_statement_and_a_deleted_event_behave_as_before(
     with db.transaction() as session:
         session.execute(sa.text("DELETE FROM event WHERE event_id = :id"), {"id": event["id"]})
     assert post(client, event) == "accepted"  # its key went with it
+
+
+def test_a_pass_that_cannot_have_its_locks_gives_way_and_the_next_one_goes_on(
+        client: TestClient, db: Database) -> None:
+    post(client, cloudevent(time=MONTHS[0]))
+    writer = db.engine.connect()
+    try:
+        writer.begin()  # a writer in the middle of its transaction on the default partition
+        writer.execute(sa.text("LOCK TABLE event_default IN ROW EXCLUSIVE MODE"))
+        started = time.monotonic()
+        report = maintain(db)
+        assert report.deferred and report.created == []
+        assert time.monotonic() - started < 10  # not queued behind the writer
+    finally:
+        writer.rollback()
+        writer.close()
+    report = maintain(db)
+    assert report.deferred is None and "event_2026_06" in report.created

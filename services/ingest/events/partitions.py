@@ -15,14 +15,20 @@ SQLite keeps one table: every function here does nothing there.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from shared.db import Database, Lock, is_postgres, xact_lock
 
 DEFAULT_PARTITION = "event_default"
+LOCK_NOT_AVAILABLE = "55P03"
+log = logging.getLogger("riskwatch.ingest")
 
 
 @dataclass
@@ -31,6 +37,14 @@ class PartitionReport:
     moved_rows: int = 0
     dropped: list[str] = field(default_factory=list)
     deleted_old_rows: int = 0
+    deferred: str | None = None  # why the pass stopped early (a lock it did not get)
+
+
+# DDL waits for its locks with every later writer queued behind it: a maintenance pass that
+# cannot have them at once gives up (and tries again next hour) rather than stall ingest, or
+# deadlock with another session's multi-table lock. Below PostgreSQL's deadlock_timeout (1 s),
+# so it is this pass that yields.
+LOCK_TIMEOUT = "500ms"
 
 
 def month_start(moment: dt.datetime) -> dt.date:
@@ -108,12 +122,26 @@ def maintain(db: Database, *, now: dt.datetime, months_ahead: int,
         wanted |= months_in_default(session)
     if horizon is not None:
         wanted = {month for month in wanted if month >= horizon}
-    create_partitions(db, wanted - existing, report)
-    if horizon is not None:
-        with db.transaction() as session:
-            xact_lock(session, Lock.EVENT_PARTITIONS)
-            _drop_before(session, horizon, report)
+    try:
+        create_partitions(db, wanted - existing, report)
+        if horizon is not None:
+            with _maintenance(db) as session:
+                _drop_before(session, horizon, report)
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            raise
+        report.deferred = "the event table was busy; the next pass goes on"
+        log.info("event partition maintenance deferred: %s", str(exc.orig).strip())
     return report
+
+
+@contextmanager
+def _maintenance(db: Database) -> Iterator[Session]:
+    """One maintenance transaction: the replicas' lock first, then DDL that will not wait."""
+    with db.transaction() as session:
+        xact_lock(session, Lock.EVENT_PARTITIONS)
+        session.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+        yield session
 
 
 def create_partitions(db: Database, months: set[dt.date],
@@ -122,8 +150,7 @@ def create_partitions(db: Database, months: set[dt.date],
     locks only for its own rows; a month another replica made meanwhile is skipped."""
     report = report or PartitionReport()
     for month in sorted(months):
-        with db.transaction() as session:
-            xact_lock(session, Lock.EVENT_PARTITIONS)
+        with _maintenance(db) as session:
             if month in partitions(session):
                 continue
             report.moved_rows += create_partition(session, month)
