@@ -124,10 +124,13 @@ class CustomerRisk(Base):
     """The current risk of a customer: what the risk API and credit decisions read."""
 
     __tablename__ = "customer_risk"
-    # What the watch list compares for every customer, readable without the wide rows
-    # (features and reasons make a row kilobytes; a scan of them dominated the watch list).
+    # What the watch list compares, and what the portfolio reports sum, for every customer,
+    # readable without the wide rows (features and reasons make a row kilobytes; scans of
+    # them dominated the watch list and the reports).
     __table_args__ = (Index("ix_customer_risk_watch", "customer_id", "pd_default", "tier",
-                            "overdue_amount"),)
+                            "overdue_amount"),
+                      Index("ix_customer_risk_exposure", "customer_id", "tier",
+                            "credit_currency", "outstanding_balance"))
 
     customer_id: Mapped[str] = mapped_column(
         ForeignKey("customer.customer_id", ondelete="CASCADE"), primary_key=True)

@@ -21,6 +21,8 @@ from services.reviews.reports.schemas import (
     PortfolioRow,
     ReviewsReport,
     ReviewsRow,
+    TierTrendReport,
+    TierTrendRow,
 )
 from shared.app import DatabaseDep
 from shared.auth import secured
@@ -64,6 +66,23 @@ def migration(request: Request, from_date: dt.date | None = FromDate,
     with db.read() as session:
         report = service.migration(session, start=from_date, end=to_date)
     return csv_response("migration", MigrationRow, report.rows) if wants_csv(request) \
+        else report
+
+
+@router.get("/tier-trend", operation_id="reports-tier-trend",
+            summary="Customers per model tier, week by week",
+            description="Customers per model tier at the end of `to_date` and at the end of "
+                        "each of the `weeks` - 1 weeks before it, from the score history (the "
+                        "`to` side of the migration report for several dates in one read; "
+                        "today's from the stored current tier). Customers not scored by a "
+                        "date are not counted for it." + DRILLS,
+            response_model=TierTrendReport, **_secured())
+def tier_trend(request: Request, weeks: int = Query(6, ge=1, le=53),
+               to_date: dt.date | None = ToDate,
+               db: Database = DatabaseDep) -> TierTrendReport | Response:
+    with db.read() as session:
+        report = service.tier_trend(session, weeks=weeks, end=to_date)
+    return csv_response("tier-trend", TierTrendRow, report.rows) if wants_csv(request) \
         else report
 
 

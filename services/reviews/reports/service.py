@@ -25,6 +25,8 @@ from services.reviews.reports.schemas import (
     PortfolioRow,
     ReviewsReport,
     ReviewsRow,
+    TierTrendReport,
+    TierTrendRow,
 )
 from shared.errors import ValidationFailed
 from shared.models import utcnow
@@ -100,6 +102,31 @@ def migration(session: Session, *, start: dt.date | None, end: dt.date | None
                   key=lambda r: (TIER_ORDER.get(r.from_tier, 9), TIER_ORDER.get(r.to_tier, 9)))
     return MigrationReport(**_base("migration"), from_date=start,  # type: ignore[arg-type]
                            to_date=end, rows=rows)
+
+
+def tier_trend(session: Session, *, weeks: int, end: dt.date | None) -> TierTrendReport:
+    """Customers per model tier at the end of ``end`` and of each week before it (the
+    ``to`` side of the migration report, for several dates in one read); today and later
+    from the stored current tier, as the migration report does."""
+    today = utcnow().date()
+    end = end or today
+    days = [end - dt.timedelta(weeks=weeks - 1 - i) for i in range(weeks)]
+    repository.prepare(session)
+    past = [day for day in days if day < today]
+    counts: dict[tuple[dt.date, str], int] = defaultdict(int)
+    for tier, first, stop, n in repository.tiers_at(
+            session, [_day_start(day + dt.timedelta(days=1)) for day in past]):
+        for day in past[first:stop]:
+            counts[(day, tier)] += n
+    if days[-1] >= today:
+        for tier, n in repository.current_tiers(session):
+            for day in days[len(past):]:
+                counts[(day, tier)] += n
+    rows = sorted((TierTrendRow(date=day, tier=tier, customers=n)
+                   for (day, tier), n in counts.items()),
+                  key=lambda r: (r.date, TIER_ORDER.get(r.tier, 9)))
+    return TierTrendReport(**_base("tier-trend"), to_date=end,  # type: ignore[arg-type]
+                           weeks=weeks, rows=rows)
 
 
 def aging(session: Session) -> AgingReport:
