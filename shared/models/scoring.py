@@ -130,7 +130,12 @@ class CustomerRisk(Base):
     __table_args__ = (Index("ix_customer_risk_watch", "customer_id", "pd_default", "tier",
                             "overdue_amount"),
                       Index("ix_customer_risk_exposure", "customer_id", "tier",
-                            "credit_currency", "outstanding_balance"))
+                            "credit_currency", "outstanding_balance"),
+                      # The aging report reads only the overdue customers' rows (it needs
+                      # their days past due, in ``features``): a quarter of the table.
+                      Index("ix_customer_risk_overdue", "customer_id",
+                            postgresql_where=text("overdue_amount > 0"),
+                            sqlite_where=text("overdue_amount > 0")))
 
     customer_id: Mapped[str] = mapped_column(
         ForeignKey("customer.customer_id", ondelete="CASCADE"), primary_key=True)

@@ -1,10 +1,14 @@
-"""indexes the portfolio reports read instead of the wide customer_risk rows and every
-customer
+"""indexes for the portfolio reports: narrow customer_risk columns, the overdue customers,
+the drill customers
 
 The portfolio and concentration reports need each customer's tier, credit currency and
 outstanding balance; a sequential scan of ``customer_risk`` reads kilobytes per customer
 (features and reasons), 45,000 pages at 100,000 customers. This index holds the four
 columns, so those reports read it alone (PostgreSQL: index-only, once vacuumed).
+
+The aging report needs the days past due, inside ``features``, so it reads rows; the
+partial ``ix_customer_risk_overdue`` finds the overdue customers' rows (a quarter of the
+table at 100,000 simulated customers) instead of a scan of all.
 
 Every report leaves drill customers out; ``ix_customer_drill`` holds the drill customers
 alone (a partial index), so that is an anti-join against a handful of rows, not a scan of
@@ -29,10 +33,14 @@ depends_on = None
 def upgrade() -> None:
     op.create_index("ix_customer_risk_exposure", "customer_risk",
                     ["customer_id", "tier", "credit_currency", "outstanding_balance"])
+    op.create_index("ix_customer_risk_overdue", "customer_risk", ["customer_id"],
+                    postgresql_where=sa.text("overdue_amount > 0"),
+                    sqlite_where=sa.text("overdue_amount > 0"))
     op.create_index("ix_customer_drill", "customer", ["customer_id"],
                     postgresql_where=sa.text("is_drill"), sqlite_where=sa.text("is_drill = 1"))
 
 
 def downgrade() -> None:
     op.drop_index("ix_customer_drill", table_name="customer")
+    op.drop_index("ix_customer_risk_overdue", table_name="customer_risk")
     op.drop_index("ix_customer_risk_exposure", table_name="customer_risk")
