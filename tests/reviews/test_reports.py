@@ -212,8 +212,15 @@ def test_report_parameters_are_validated_and_scopes_enforced(client: TestClient)
                  "/v1/reports/reviews?to_date=99999-01-01",
                  "/v1/reports/concentration?top=0", "/v1/reports/concentration?top=10000000",
                  "/v1/reports/tier-trend?weeks=0", "/v1/reports/tier-trend?weeks=54",
-                 "/v1/reports/tier-trend?to_date=2026-02-30"):
+                 "/v1/reports/tier-trend?to_date=2026-02-30",
+                 "/v1/reports/tier-trend?weeks=53&to_date=0001-01-05",
+                 "/v1/reports/migration?to_date=9999-12-31",
+                 "/v1/reports/reviews?to_date=9999-12-31"):
         assert client.get(path, headers=READ).status_code == 422, path
+    assert _get(client, "/v1/reports/migration", to_date="0001-01-02")["from_date"] \
+        == "0001-01-01"  # the default 90 days before, as far back as dates go
+    early = client.get("/v1/reports/tier-trend?weeks=2&to_date=0001-01-07", headers=READ)
+    assert early.status_code == 422 and early.json()["errors"][0]["field"] == "to_date"
     assert client.get("/v1/reports/portfolio").status_code == 401
     assert client.get("/v1/reports/portfolio",
                       headers=dict(WRITE.items()) | {"x-riskwatch-signature": "0"}

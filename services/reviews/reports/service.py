@@ -28,7 +28,7 @@ from services.reviews.reports.schemas import (
     TierTrendReport,
     TierTrendRow,
 )
-from shared.errors import ValidationFailed
+from shared.errors import ValidationFailed, field_error
 from shared.models import utcnow
 
 TIER_ORDER = {"low": 0, "medium": 1, "high": 2, "unscored": 3}
@@ -79,7 +79,11 @@ def _day_start(day: dt.date) -> dt.datetime:
 def _window(start: dt.date | None, end: dt.date | None, *,
             default_days: int) -> tuple[dt.date, dt.date]:
     end = end or utcnow().date()
-    start = start or end - dt.timedelta(days=default_days)
+    if end == dt.date.max:  # the report reads up to the start of the next day
+        raise ValidationFailed("to_date must be before 9999-12-31.",
+                               errors=[field_error("to_date", "must be before 9999-12-31")])
+    start = start or max(dt.date.min + dt.timedelta(days=default_days),
+                         end) - dt.timedelta(days=default_days)
     if start > end:
         raise ValidationFailed("from_date must not be after to_date.")
     return start, end
@@ -110,6 +114,9 @@ def tier_trend(session: Session, *, weeks: int, end: dt.date | None) -> TierTren
     from the stored current tier, as the migration report does."""
     today = utcnow().date()
     end = end or today
+    if end - dt.date.min < dt.timedelta(weeks=weeks - 1):
+        raise ValidationFailed("to_date is too early for that many weeks.",
+                               errors=[field_error("to_date", "too early for that many weeks")])
     days = [end - dt.timedelta(weeks=weeks - 1 - i) for i in range(weeks)]
     repository.prepare(session)
     past = [day for day in days if day < today]
