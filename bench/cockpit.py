@@ -41,9 +41,8 @@ def pages(customer: str) -> dict[str, list[str]]:
     return {
         "/ui/": ["/v1/reports/portfolio", "/v1/alerts/counts", "/v1/reports/reviews",
                  "/v1/playbook-runs/counts?drill=false"],
-        # the overview's weekly trend, loaded after it: six one-week migration reports
-        "/ui/overview/trend": [f"/v1/reports/migration?from_date={today - dt.timedelta(weeks=1)}"
-                               f"&to_date={today}"],
+        # the overview's weekly trend, loaded after it: one tier-trend report of six weeks
+        "/ui/overview/trend": [f"/v1/reports/tier-trend?weeks=6&to_date={today}"],
         "/ui/watchlist": ["/v1/watchlist?signal=all&limit=50"],
         "/ui/alerts": ["/v1/alerts?status=open&limit=50", "/v1/alerts/counts?status=open"],
         f"/ui/customers/{customer}": [

@@ -100,8 +100,8 @@ async def overview(request: Request) -> Response:
 
 @router.get("/overview/trend")
 async def overview_trend(request: Request) -> Response:
-    """The weekly trend, loaded by the overview after it shows (six migration reports are
-    the slowest reads of the page; the tiles and the mix need not wait for them)."""
+    """The weekly trend, loaded by the overview after it shows (a pass over the whole score
+    history is the slowest read of the page; the tiles and the mix need not wait for it)."""
     session = current_session(request)
     require(session, "reports")
     trend = await tier_trend(api_for(request, session), weeks=6)
@@ -138,21 +138,19 @@ def tier_mix(portfolio: dict[str, Any]) -> dict[str, Any]:
 
 
 async def tier_trend(api: Api, *, weeks: int) -> dict[str, Any]:
-    """Customers per tier at the end of each of the last ``weeks`` weeks, from the migration
-    report between consecutive week ends (its 'to' side is the distribution at that date)."""
-    today = _today()
-    ends = [today - dt.timedelta(weeks=weeks - i) for i in range(weeks + 1)]
-    answers = await gather(*(api.get("/v1/reports/migration", {
-        "from_date": ends[i].isoformat(), "to_date": ends[i + 1].isoformat()})
-        for i in range(weeks)))
-    points = []
-    for end, answer in zip(ends[1:], answers, strict=True):
-        counts = dict.fromkeys(TIERS, 0)
-        for row in answer["rows"]:
-            if row["to_tier"] in counts:
-                counts[row["to_tier"]] += row["customers"]
-        points.append({"week": end.isoformat(), **counts})
-    return {"points": points}
+    """Customers per tier at the end of each of the last ``weeks`` weeks (one report read:
+    the tier-trend report counts every week in one pass over the score history)."""
+    answer = await api.get("/v1/reports/tier-trend", {"weeks": weeks,
+                                                      "to_date": _today().isoformat()})
+    counts: dict[str, dict[str, int]] = {}
+    for row in answer["rows"]:
+        week = counts.setdefault(row["date"], dict.fromkeys(TIERS, 0))
+        if row["tier"] in week:
+            week[row["tier"]] += row["customers"]
+    ends = [_today() - dt.timedelta(weeks=weeks - 1 - i) for i in range(weeks)]
+    return {"points": [{"week": end.isoformat(), **counts.get(end.isoformat(),
+                                                              dict.fromkeys(TIERS, 0))}
+                       for end in ends]}
 
 
 # --- watch list ----------------------------------------------------------------------------

@@ -145,6 +145,42 @@ def test_migration_is_the_tier_transition_matrix_between_two_dates(
         ("low", "high", 1)]
 
 
+def test_the_tier_trend_counts_each_week_end_as_the_migration_report_does(
+        client: TestClient, db: Database) -> None:
+    day = dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)
+    for customer_id in ("t1", "t2", "t3"):
+        customer(db, customer_id)
+    customer(db, "drill-1", is_drill=True)
+    rows = [_score("t1", "low", day - dt.timedelta(days=10)),
+            _score("t1", "high", day + dt.timedelta(days=8)),
+            {**_score("t1", "medium", day - dt.timedelta(days=5)), "shadow": True},
+            _score("t2", "medium", day + dt.timedelta(days=1)),
+            _score("drill-1", "high", day - dt.timedelta(days=30))]
+    with db.transaction() as session:
+        session.execute(insert(Score), rows)
+        # two scores at the same time: the later row (higher id) is the one in force
+        session.execute(insert(Score), [_score("t3", "low", day - dt.timedelta(days=3))])
+        session.execute(insert(Score), [_score("t3", "high", day - dt.timedelta(days=3))])
+    body = _get(client, "/v1/reports/tier-trend", weeks=3, to_date="2026-06-15")
+    counts = {(r["date"], r["tier"]): r["customers"] for r in body["rows"]}
+    assert counts == {("2026-06-01", "low"): 1, ("2026-06-01", "high"): 1,
+                      ("2026-06-08", "low"): 1, ("2026-06-08", "medium"): 1,
+                      ("2026-06-08", "high"): 1,
+                      ("2026-06-15", "medium"): 1, ("2026-06-15", "high"): 2}
+    for end in ("2026-06-01", "2026-06-08", "2026-06-15"):  # the migration report's to side
+        migration = _get(client, "/v1/reports/migration", from_date="2026-05-01", to_date=end)
+        to_side: dict[str, int] = {}
+        for row in migration["rows"]:
+            to_side[row["to_tier"]] = to_side.get(row["to_tier"], 0) + row["customers"]
+        assert to_side == {tier: n for (date, tier), n in counts.items() if date == end}
+    assert _csv(client, "/v1/reports/tier-trend?weeks=3&to_date=2026-06-15")[0] == {
+        "date": "2026-06-01", "tier": "low", "customers": "1"}
+    risk(db, "t2", "high")  # up to today, the tier is the stored current one
+    today = _get(client, "/v1/reports/tier-trend", weeks=1)["rows"]
+    assert [(r["date"], r["tier"], r["customers"]) for r in today] == [
+        (utcnow().date().isoformat(), "high", 1)]
+
+
 def test_the_reviews_report_counts_due_overdue_and_on_time_by_tier(
         client: TestClient, db: Database) -> None:
     customer(db, "late", days_ago=80)
@@ -164,7 +200,7 @@ def test_the_reviews_report_counts_due_overdue_and_on_time_by_tier(
 
 
 def test_an_empty_portfolio_gives_empty_reports_and_csv_headers(client: TestClient) -> None:
-    for name in ("portfolio", "migration", "aging", "concentration", "reviews"):
+    for name in ("portfolio", "migration", "tier-trend", "aging", "concentration", "reviews"):
         assert _get(client, f"/v1/reports/{name}")["rows"] == []
         response = client.get(f"/v1/reports/{name}", headers=_csv_headers())
         assert response.status_code == 200 and response.text.count("\n") == 1
@@ -174,8 +210,17 @@ def test_report_parameters_are_validated_and_scopes_enforced(client: TestClient)
     for path in ("/v1/reports/migration?from_date=2026-09-01&to_date=2026-08-01",
                  "/v1/reports/migration?from_date=not-a-date",
                  "/v1/reports/reviews?to_date=99999-01-01",
-                 "/v1/reports/concentration?top=0", "/v1/reports/concentration?top=10000000"):
+                 "/v1/reports/concentration?top=0", "/v1/reports/concentration?top=10000000",
+                 "/v1/reports/tier-trend?weeks=0", "/v1/reports/tier-trend?weeks=54",
+                 "/v1/reports/tier-trend?to_date=2026-02-30",
+                 "/v1/reports/tier-trend?weeks=53&to_date=0001-01-05",
+                 "/v1/reports/migration?to_date=9999-12-31",
+                 "/v1/reports/reviews?to_date=9999-12-31"):
         assert client.get(path, headers=READ).status_code == 422, path
+    assert _get(client, "/v1/reports/migration", to_date="0001-01-02")["from_date"] \
+        == "0001-01-01"  # the default 90 days before, as far back as dates go
+    early = client.get("/v1/reports/tier-trend?weeks=2&to_date=0001-01-07", headers=READ)
+    assert early.status_code == 422 and early.json()["errors"][0]["field"] == "to_date"
     assert client.get("/v1/reports/portfolio").status_code == 401
     assert client.get("/v1/reports/portfolio",
                       headers=dict(WRITE.items()) | {"x-riskwatch-signature": "0"}

@@ -4,28 +4,57 @@ for 100,000 customers on PostgreSQL, bench/reviews.py), drill customers left out
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, TypeVarTuple
 
-from sqlalchemy import and_, case, func, literal, select, text
+from sqlalchemy import (
+    Select,
+    case,
+    exists,
+    func,
+    literal,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session, aliased
 
-from services.reviews.portfolio import newest_overrides, only_real_customers, real_customer
+from services.reviews.portfolio import (
+    drill_flag_exists,
+    newest_overrides,
+    real_customer,
+)
 from shared.db import is_postgres
 from shared.models import Customer
 from shared.models.base import UtcDateTime
 from shared.models.reviews import OPEN_STATUSES, Review
 from shared.models.scoring import CustomerRisk, Score, TierOverride
 
+Columns = TypeVarTuple("Columns")
 # Reports sort and hash the whole portfolio: with PostgreSQL's default 4 MB per operation
 # the migration report's sort of 300,000 scores spilled to disk. A report's transaction gets
 # more (SET LOCAL: only for that transaction).
 REPORT_WORK_MEM = "64MB"
+# No parallel workers: a report page asks five reports at once, which already keep the
+# cores busy; workers added a third of CPU on top (five reports at once at 100,000
+# customers, 2 cores: 366-388 ms with two workers each, 314-316 ms without).
+REPORT_PARALLEL_WORKERS = 0
+
+
+def only_real_customers(query: Select[*Columns], customer_id: Any) -> Select[*Columns]:
+    """``query`` without drill customers, as an anti-join against the drill customers only:
+    a join to every customer row for its flag cost a 100,000-row hash per report."""
+    if not drill_flag_exists():
+        return query
+    drill = exists().where(Customer.customer_id == customer_id, ~real_customer())
+    return query.where(~drill)
 
 
 def prepare(session: Session) -> None:
+    """Settings for the report's transaction (the router runs each report in one)."""
     if is_postgres(session):
         session.execute(text(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'"))
+        session.execute(text("SET LOCAL max_parallel_workers_per_gather = "
+                             f"{REPORT_PARALLEL_WORKERS}"))
 
 
 def portfolio_groups(session: Session, *, now: dt.datetime) -> list[Any]:
@@ -50,19 +79,21 @@ def portfolio_groups(session: Session, *, now: dt.datetime) -> list[Any]:
 def _tiers_before(session: Session, bound: dt.datetime) -> Any:
     """Subquery: each customer's model tier from its last default score before ``bound``.
     PostgreSQL: DISTINCT ON, one scan and one in-memory sort (2.4 s -> 1.0 s at 100,000
-    customers with three scores each); elsewhere the latest time per customer, joined back."""
+    customers with three scores each); elsewhere the first row by the same order. Of two
+    scores at the same time, the later written (higher id) is the last, as in tiers_at."""
     scored = (Score.target == "default", Score.shadow.is_(False),
               Score.scored_at < literal(bound, UtcDateTime()))
+    order = (Score.scored_at.desc(), Score.id.desc())
     if is_postgres(session):
         return (select(Score.customer_id, Score.tier).where(*scored)
-                .order_by(Score.customer_id, Score.scored_at.desc(), Score.id.desc())
+                .order_by(Score.customer_id, *order)
                 .ext(distinct_on(Score.customer_id)).subquery())
-    last = (select(Score.customer_id, func.max(Score.scored_at).label("at")).where(*scored)
-            .group_by(Score.customer_id).subquery())
-    return (select(Score.customer_id, func.max(Score.tier).label("tier"))
-            .join(last, and_(Score.customer_id == last.c.customer_id,
-                             Score.scored_at == last.c.at))
-            .where(*scored).group_by(Score.customer_id).subquery())
+    ranked = (select(Score.customer_id, Score.tier,
+                     func.row_number().over(partition_by=Score.customer_id,
+                                            order_by=order).label("rank"))
+              .where(*scored).subquery())
+    return (select(ranked.c.customer_id, ranked.c.tier).where(ranked.c.rank == 1)
+            .subquery())
 
 
 def migration_counts(session: Session, *, start: dt.datetime, end: dt.datetime,
@@ -78,6 +109,43 @@ def migration_counts(session: Session, *, start: dt.datetime, end: dt.datetime,
         .outerjoin(before, before.c.customer_id == after.c.customer_id)
         .group_by(from_tier, after.c.tier),
         after.c.customer_id)
+    return list(session.execute(query))
+
+
+def tiers_at(session: Session, bounds: list[dt.datetime]) -> list[Any]:
+    """(model tier, first, stop, customers): a customer's last default score before
+    ``bounds[i]`` has that tier for first <= i < stop (``bounds`` ascending). One pass over
+    the score history (in index order on PostgreSQL), each score counted once with the span
+    of bounds it is the last score for, instead of one last-score-per-customer read per
+    bound (six for the overview's trend) or a row per score and bound."""
+    if not bounds:
+        return []
+    order = (Score.scored_at.desc(), Score.id.desc())
+    history = only_real_customers(
+        select(Score.tier, Score.scored_at.label("at"),
+               func.lag(Score.scored_at).over(partition_by=Score.customer_id,
+                                              order_by=order).label("until"))
+        .where(Score.target == "default", Score.shadow.is_(False),
+               Score.scored_at < literal(bounds[-1], UtcDateTime())),
+        Score.customer_id).subquery()
+
+    def bounds_reached(at: Any) -> Any:  # how many bounds are at or before ``at``
+        return sum((case((at >= literal(bound, UtcDateTime()), 1), else_=0)
+                    for bound in bounds), literal(0))
+
+    first = bounds_reached(history.c.at)
+    # A later score at the same time (higher id) replaces this one before any bound.
+    stop = case((history.c.until.is_(None), len(bounds)), else_=bounds_reached(history.c.until))
+    query = (select(history.c.tier, first, stop, func.count())
+             .group_by(history.c.tier, first, stop))
+    return list(session.execute(query))
+
+
+def current_tiers(session: Session) -> list[Any]:
+    """(model tier, customers) from the stored current risk."""
+    query = only_real_customers(
+        select(CustomerRisk.tier, func.count()).group_by(CustomerRisk.tier),
+        CustomerRisk.customer_id)
     return list(session.execute(query))
 
 
@@ -136,10 +204,9 @@ def open_review_counts(session: Session, *, today: dt.date) -> list[Any]:
     tier = func.coalesce(Review.tier, "unscored")
     due = case((Review.due_on <= today, 1), else_=0)
     overdue = case((Review.overdue_at.is_not(None) | (Review.deadline_on < today), 1), else_=0)
-    query = (select(tier, func.count(), func.sum(due), func.sum(overdue))
-             .join(Customer, Customer.customer_id == Review.customer_id)
-             .where(Review.status.in_(OPEN_STATUSES), real_customer())
-             .group_by(tier))
+    query = only_real_customers(
+        select(tier, func.count(), func.sum(due), func.sum(overdue))
+        .where(Review.status.in_(OPEN_STATUSES)).group_by(tier), Review.customer_id)
     return list(session.execute(query))
 
 
@@ -154,10 +221,10 @@ def completed_reviews(session: Session, *, start: dt.datetime, end: dt.datetime)
         days = func.julianday(Review.completed_at) - func.julianday(Review.opened_at)
     on_time = case((done_day <= Review.deadline_on, 1), else_=0)
     tier = func.coalesce(Review.tier, "unscored")
-    query = (select(tier, func.count(), func.sum(on_time), func.sum(days))
-             .join(Customer, Customer.customer_id == Review.customer_id)
-             .where(Review.status == "completed",
-                    Review.completed_at >= literal(start, UtcDateTime()),
-                    Review.completed_at < literal(end, UtcDateTime()), real_customer())
-             .group_by(tier))
+    query = only_real_customers(
+        select(tier, func.count(), func.sum(on_time), func.sum(days))
+        .where(Review.status == "completed",
+               Review.completed_at >= literal(start, UtcDateTime()),
+               Review.completed_at < literal(end, UtcDateTime()))
+        .group_by(tier), Review.customer_id)
     return list(session.execute(query))

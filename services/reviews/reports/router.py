@@ -4,9 +4,12 @@ with ``Accept: text/csv``, as CSV."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy.orm import Session
 
 from services.reviews.reports import service
 from services.reviews.reports.csvout import csv_response, wants_csv
@@ -21,10 +24,22 @@ from services.reviews.reports.schemas import (
     PortfolioRow,
     ReviewsReport,
     ReviewsRow,
+    TierTrendReport,
+    TierTrendRow,
 )
 from shared.app import DatabaseDep
 from shared.auth import secured
 from shared.db import Database
+
+
+@contextmanager
+def reading(db: Database) -> Iterator[Session]:
+    """A report's unit of work: a transaction, not db.read()'s autocommit, so that the
+    settings repository.prepare makes with SET LOCAL hold for the report's statements (in
+    autocommit each statement is its own transaction and SET LOCAL does nothing)."""
+    with db.transaction() as session:
+        yield session
+
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 CSV_DOC: dict[int | str, dict[str, Any]] = {
@@ -45,7 +60,7 @@ def _secured(*errors: int) -> dict[str, Any]:
                         "the tier in force, by industry and by country." + DRILLS,
             response_model=PortfolioReport, **_secured())
 def portfolio(request: Request, db: Database = DatabaseDep) -> PortfolioReport | Response:
-    with db.read() as session:
+    with reading(db) as session:
         report = service.portfolio(session)
     return csv_response("portfolio", PortfolioRow, report.rows) if wants_csv(request) \
         else report
@@ -61,9 +76,26 @@ def portfolio(request: Request, db: Database = DatabaseDep) -> PortfolioReport |
 def migration(request: Request, from_date: dt.date | None = FromDate,
               to_date: dt.date | None = ToDate,
               db: Database = DatabaseDep) -> MigrationReport | Response:
-    with db.read() as session:
+    with reading(db) as session:
         report = service.migration(session, start=from_date, end=to_date)
     return csv_response("migration", MigrationRow, report.rows) if wants_csv(request) \
+        else report
+
+
+@router.get("/tier-trend", operation_id="reports-tier-trend",
+            summary="Customers per model tier, week by week",
+            description="Customers per model tier at the end of `to_date` and at the end of "
+                        "each of the `weeks` - 1 weeks before it, from the score history (the "
+                        "`to` side of the migration report for several dates in one read; "
+                        "today's from the stored current tier). Customers not scored by a "
+                        "date are not counted for it." + DRILLS,
+            response_model=TierTrendReport, **_secured())
+def tier_trend(request: Request, weeks: int = Query(6, ge=1, le=53),
+               to_date: dt.date | None = ToDate,
+               db: Database = DatabaseDep) -> TierTrendReport | Response:
+    with reading(db) as session:
+        report = service.tier_trend(session, weeks=weeks, end=to_date)
+    return csv_response("tier-trend", TierTrendRow, report.rows) if wants_csv(request) \
         else report
 
 
@@ -73,7 +105,7 @@ def migration(request: Request, from_date: dt.date | None = FromDate,
                         "of its oldest open invoice (the stored current risk)." + DRILLS,
             response_model=AgingReport, **_secured())
 def aging(request: Request, db: Database = DatabaseDep) -> AgingReport | Response:
-    with db.read() as session:
+    with reading(db) as session:
         report = service.aging(session)
     return csv_response("aging", AgingRow, report.rows) if wants_csv(request) else report
 
@@ -87,7 +119,7 @@ def aging(request: Request, db: Database = DatabaseDep) -> AgingReport | Respons
             response_model=ConcentrationReport, **_secured())
 def concentration(request: Request, top: int = Query(10, ge=1, le=1000),
                   db: Database = DatabaseDep) -> ConcentrationReport | Response:
-    with db.read() as session:
+    with reading(db) as session:
         report = service.concentration(session, top=top)
     return csv_response("concentration", ExposureRow, report.rows) if wants_csv(request) \
         else report
@@ -103,6 +135,6 @@ def concentration(request: Request, top: int = Query(10, ge=1, le=1000),
 def reviews(request: Request, from_date: dt.date | None = FromDate,
             to_date: dt.date | None = ToDate,
             db: Database = DatabaseDep) -> ReviewsReport | Response:
-    with db.read() as session:
+    with reading(db) as session:
         report = service.reviews(session, start=from_date, end=to_date)
     return csv_response("reviews", ReviewsRow, report.rows) if wants_csv(request) else report

@@ -42,6 +42,18 @@ class MigrationReport(Report):
     rows: list[MigrationRow]
 
 
+class TierTrendRow(BaseModel):
+    date: dt.date = Field(description="the day whose end the counts are taken at")
+    tier: str = Field(description="the model tier (overrides left out, as in migration)")
+    customers: int
+
+
+class TierTrendReport(Report):
+    to_date: dt.date
+    weeks: int
+    rows: list[TierTrendRow]
+
+
 class AgingRow(BaseModel):
     bucket: str = Field(description="days past due: 1-30, 31-60, 61-90, 90+")
     currency: str

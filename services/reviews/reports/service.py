@@ -25,8 +25,10 @@ from services.reviews.reports.schemas import (
     PortfolioRow,
     ReviewsReport,
     ReviewsRow,
+    TierTrendReport,
+    TierTrendRow,
 )
-from shared.errors import ValidationFailed
+from shared.errors import ValidationFailed, field_error
 from shared.models import utcnow
 
 TIER_ORDER = {"low": 0, "medium": 1, "high": 2, "unscored": 3}
@@ -77,7 +79,11 @@ def _day_start(day: dt.date) -> dt.datetime:
 def _window(start: dt.date | None, end: dt.date | None, *,
             default_days: int) -> tuple[dt.date, dt.date]:
     end = end or utcnow().date()
-    start = start or end - dt.timedelta(days=default_days)
+    if end == dt.date.max:  # the report reads up to the start of the next day
+        raise ValidationFailed("to_date must be before 9999-12-31.",
+                               errors=[field_error("to_date", "must be before 9999-12-31")])
+    start = start or max(dt.date.min + dt.timedelta(days=default_days),
+                         end) - dt.timedelta(days=default_days)
     if start > end:
         raise ValidationFailed("from_date must not be after to_date.")
     return start, end
@@ -100,6 +106,34 @@ def migration(session: Session, *, start: dt.date | None, end: dt.date | None
                   key=lambda r: (TIER_ORDER.get(r.from_tier, 9), TIER_ORDER.get(r.to_tier, 9)))
     return MigrationReport(**_base("migration"), from_date=start,  # type: ignore[arg-type]
                            to_date=end, rows=rows)
+
+
+def tier_trend(session: Session, *, weeks: int, end: dt.date | None) -> TierTrendReport:
+    """Customers per model tier at the end of ``end`` and of each week before it (the
+    ``to`` side of the migration report, for several dates in one read); today and later
+    from the stored current tier, as the migration report does."""
+    today = utcnow().date()
+    end = end or today
+    if end - dt.date.min < dt.timedelta(weeks=weeks - 1):
+        raise ValidationFailed("to_date is too early for that many weeks.",
+                               errors=[field_error("to_date", "too early for that many weeks")])
+    days = [end - dt.timedelta(weeks=weeks - 1 - i) for i in range(weeks)]
+    repository.prepare(session)
+    past = [day for day in days if day < today]
+    counts: dict[tuple[dt.date, str], int] = defaultdict(int)
+    for tier, first, stop, n in repository.tiers_at(
+            session, [_day_start(day + dt.timedelta(days=1)) for day in past]):
+        for day in past[first:stop]:
+            counts[(day, tier)] += n
+    if days[-1] >= today:
+        for tier, n in repository.current_tiers(session):
+            for day in days[len(past):]:
+                counts[(day, tier)] += n
+    rows = sorted((TierTrendRow(date=day, tier=tier, customers=n)
+                   for (day, tier), n in counts.items()),
+                  key=lambda r: (r.date, TIER_ORDER.get(r.tier, 9)))
+    return TierTrendReport(**_base("tier-trend"), to_date=end,  # type: ignore[arg-type]
+                           weeks=weeks, rows=rows)
 
 
 def aging(session: Session) -> AgingReport:
