@@ -4,12 +4,9 @@ with ``Accept: text/csv``, as CSV."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
-from sqlalchemy.orm import Session
 
 from services.reviews.reports import service
 from services.reviews.reports.csvout import csv_response, wants_csv
@@ -31,16 +28,9 @@ from shared.app import DatabaseDep
 from shared.auth import secured
 from shared.db import Database
 
-
-@contextmanager
-def reading(db: Database) -> Iterator[Session]:
-    """A report's unit of work: a transaction, not db.read()'s autocommit, so that the
-    settings repository.prepare makes with SET LOCAL hold for the report's statements (in
-    autocommit each statement is its own transaction and SET LOCAL does nothing)."""
-    with db.transaction() as session:
-        yield session
-
-
+# Each report reads in a read-only transaction: the settings repository.prepare makes with
+# SET LOCAL hold for its statements (autocommit would drop them), and on SQLite it takes no
+# write lock.
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 CSV_DOC: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/csv": {"schema": {"type": "string"}}},
@@ -60,7 +50,7 @@ def _secured(*errors: int) -> dict[str, Any]:
                         "the tier in force, by industry and by country." + DRILLS,
             response_model=PortfolioReport, **_secured())
 def portfolio(request: Request, db: Database = DatabaseDep) -> PortfolioReport | Response:
-    with reading(db) as session:
+    with db.read_transaction() as session:
         report = service.portfolio(session)
     return csv_response("portfolio", PortfolioRow, report.rows) if wants_csv(request) \
         else report
@@ -76,7 +66,7 @@ def portfolio(request: Request, db: Database = DatabaseDep) -> PortfolioReport |
 def migration(request: Request, from_date: dt.date | None = FromDate,
               to_date: dt.date | None = ToDate,
               db: Database = DatabaseDep) -> MigrationReport | Response:
-    with reading(db) as session:
+    with db.read_transaction() as session:
         report = service.migration(session, start=from_date, end=to_date)
     return csv_response("migration", MigrationRow, report.rows) if wants_csv(request) \
         else report
@@ -93,7 +83,7 @@ def migration(request: Request, from_date: dt.date | None = FromDate,
 def tier_trend(request: Request, weeks: int = Query(6, ge=1, le=53),
                to_date: dt.date | None = ToDate,
                db: Database = DatabaseDep) -> TierTrendReport | Response:
-    with reading(db) as session:
+    with db.read_transaction() as session:
         report = service.tier_trend(session, weeks=weeks, end=to_date)
     return csv_response("tier-trend", TierTrendRow, report.rows) if wants_csv(request) \
         else report
@@ -105,7 +95,7 @@ def tier_trend(request: Request, weeks: int = Query(6, ge=1, le=53),
                         "of its oldest open invoice (the stored current risk)." + DRILLS,
             response_model=AgingReport, **_secured())
 def aging(request: Request, db: Database = DatabaseDep) -> AgingReport | Response:
-    with reading(db) as session:
+    with db.read_transaction() as session:
         report = service.aging(session)
     return csv_response("aging", AgingRow, report.rows) if wants_csv(request) else report
 
@@ -119,7 +109,7 @@ def aging(request: Request, db: Database = DatabaseDep) -> AgingReport | Respons
             response_model=ConcentrationReport, **_secured())
 def concentration(request: Request, top: int = Query(10, ge=1, le=1000),
                   db: Database = DatabaseDep) -> ConcentrationReport | Response:
-    with reading(db) as session:
+    with db.read_transaction() as session:
         report = service.concentration(session, top=top)
     return csv_response("concentration", ExposureRow, report.rows) if wants_csv(request) \
         else report
@@ -135,6 +125,6 @@ def concentration(request: Request, top: int = Query(10, ge=1, le=1000),
 def reviews(request: Request, from_date: dt.date | None = FromDate,
             to_date: dt.date | None = ToDate,
             db: Database = DatabaseDep) -> ReviewsReport | Response:
-    with reading(db) as session:
+    with db.read_transaction() as session:
         report = service.reviews(session, start=from_date, end=to_date)
     return csv_response("reviews", ReviewsRow, report.rows) if wants_csv(request) else report
