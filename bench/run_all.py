@@ -30,7 +30,7 @@ QUICK_ARGS: dict[str, list[str]] = {
     "bus": ["--events", "2000", "--batches", "3"],
     "scoring": ["--stack-customers", "500", "--seconds", "5", "--decisions", "500",
                 "--rescore-customers", "2000", "--train-customers", "1000",
-                "--train-months", "12"],
+                "--train-months", "36"],
     "capacity": ["--rates", "100", "--seconds", "10", "--replicas", "1"],
     "models": ["--repeats", "1", "--folds", "3", "--trials", "3", "--seconds", "2",
                "--sim-customers", "500", "--tier-customers", "500", "--file-rows", "2000"],
