@@ -16,20 +16,16 @@ anomaly, and the event rule that every bench event crosses).
 from __future__ import annotations
 
 import argparse
-import asyncio
-import datetime as dt
-import json
 import multiprocessing as mp
 import threading
 import time
 from decimal import Decimal
 from typing import Any
 
-import aiohttp
 import httpx
 from sqlalchemy import func, insert, select, update
 
-from bench.common import BENCH_SECRET, fresh_postgres
+from bench.common import BENCH_SECRET, fresh_postgres, generator_note, open_loop_events
 from bench.report import record
 from services.alerts.evaluation.service import (
     compiled_rules,
@@ -112,51 +108,6 @@ def seed_customers(db: Database, count: int, *, with_risk: bool) -> list[str]:
 
 # --- (a) the live stack --------------------------------------------------------------------
 
-def _generator(gateway: str, ids: list[str], rate: float, seconds: float,
-               results: Any) -> None:
-    """The load generator's process: open loop, one event per customer, sent on schedule
-    whatever the answers' latency. Puts [(customer, sent wall time, status, answered wall
-    time)] on ``results``."""
-
-    async def run() -> list[tuple[str, float, int, float]]:
-        sent: list[tuple[str, float, int, float]] = []
-        headers = {"Authorization": f"Bearer {ADMIN_KEY}",
-                   "content-type": "application/cloudevents+json"}
-        connector = aiohttp.TCPConnector(limit=64)
-        async with aiohttp.ClientSession(gateway, connector=connector,
-                                         timeout=aiohttp.ClientTimeout(total=60)) as session:
-
-            async def send(i: int) -> None:
-                cid = ids[i]
-                body = {"specversion": "1.0", "id": f"bench-{i}", "source": "bench",
-                        "type": "transaction.completed", "subject": cid,
-                        "time": dt.datetime.now(dt.UTC).isoformat(),
-                        "data": {"amount": "5000.00", "currency": "EUR",
-                                 "counterparty": f"cp-{i % 97}"}}
-                at = time.time()
-                try:
-                    async with session.post("/v1/events", data=json.dumps(body),
-                                            headers=headers) as response:
-                        await response.read()
-                        sent.append((cid, at, response.status, time.time()))
-                except (TimeoutError, aiohttp.ClientError):
-                    sent.append((cid, at, 0, time.time()))
-
-            total = min(int(rate * seconds), len(ids))
-            results.put(time.time())  # the schedule starts now (the imports took a while)
-            started = time.perf_counter()
-            tasks = []
-            for i in range(total):
-                delay = started + i / rate - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                tasks.append(asyncio.create_task(send(i)))
-            await asyncio.gather(*tasks)
-        return sent
-
-    results.put(asyncio.run(run()))
-
-
 def bench_latency(rate: float, seconds: float) -> None:
     with fresh_postgres() as url, start_stack(url, internal_secret=BENCH_SECRET,
                                               with_workers=False) as stack:
@@ -205,11 +156,14 @@ def bench_latency(rate: float, seconds: float) -> None:
         sampler.start()
         results: Any = mp.get_context("spawn").Queue()
         generator = mp.get_context("spawn").Process(
-            target=_generator, args=(stack.gateway, ids, rate, seconds, results))
+            target=open_loop_events,
+            args=(stack.gateway, ADMIN_KEY, ids, rate, seconds, results))
         generator.start()
         started: float = results.get(timeout=120)
-        sent: list[tuple[str, float, int, float]] = results.get(timeout=seconds + 120)
+        report = results.get(timeout=seconds + 120)
+        sent: list[tuple[str, float, int, float]] = report["sent"]
         generator.join(timeout=30)
+        print(f"    {generator_note(report, seconds)}", flush=True)
         deadline = time.time() + 60
         accepted = [s for s in sent if 200 <= s[2] < 300]
         while time.time() < deadline and len(seen) < len(accepted):
