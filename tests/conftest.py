@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from shared import topics
 from shared.auth import Principal, identity_headers
-from shared.db import Database, is_postgres, normalize_url
+from shared.db import Database, Lock, is_postgres, normalize_url
 from shared.migrate import upgrade
 from shared.models import Base
 from tests.stack import Stack, start_stack
@@ -84,6 +84,11 @@ def _empty_all_tables(database: Database) -> None:
             # which TRUNCATE's lack of row triggers would otherwise leave behind.
             names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
             names += ', "event_key"'
+            # The live stack's ingest worker may be attaching an event partition (it locks
+            # the partition, then checks its foreign key against customer): take its lock
+            # first, so the two wait in turn instead of deadlocking.
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:lock)"),
+                         {"lock": int(Lock.EVENT_PARTITIONS)})
             conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         else:
             for table in reversed(Base.metadata.sorted_tables):
