@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table, insert, text
+from sqlalchemy import Table, bindparam, insert, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -50,6 +50,26 @@ def bulk_write(session: Session, table: Table, rows: list[dict[str, Any]], *,
         session.execute(stmt, rows)
     else:
         session.execute(insert(table), rows)
+
+
+def bulk_update(session: Session, table: Table, rows: list[dict[str, Any]], *,
+                key: str) -> None:
+    """Update existing rows (all with the same keys) found by their ``key`` column: only
+    the columns given change. A row whose key is not in the table is skipped."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    if is_postgres(session):
+        types = ", ".join(f'"{c}" {table.c[c].type.compile(dialect=_PG)}' for c in columns)
+        sets = ", ".join(f'"{c}" = r."{c}"' for c in columns if c != key)
+        session.execute(text(
+            f'UPDATE "{table.name}" AS t SET {sets} '
+            f"FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({types}) "
+            f'WHERE t."{key}" = r."{key}"'), {"rows": json.dumps(rows, default=_default)})
+        return
+    statement = update(table).where(table.c[key] == bindparam("_key")).values(
+        {c: bindparam(c) for c in columns if c != key})
+    session.execute(statement, [{**row, "_key": row[key]} for row in rows])
 
 
 def insert_new(session: Session, table: Table, rows: list[dict[str, Any]], *,

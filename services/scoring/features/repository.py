@@ -34,8 +34,14 @@ def _day(dialect: str, column: str, *, is_date: bool = False) -> str:
     return f"CAST(julianday({column}) - 2440587.5 AS INTEGER)"
 
 
-def _sql(dialect: str, customer_filter: str) -> str:
+def _sql(dialect: str, customer_filter: str, event_filter: str | None = None) -> str:
+    """``event_filter``: the same customers as a condition on ``event`` itself, so the
+    planner reads only their events through the (customer_id, occurred_at) index instead
+    of hashing every stored event to join them (measured at 1,000 of 5,000 customers:
+    365 -> 212 ms). Without it, events are joined to the customers selected."""
     ev_day = _day(dialect, "e.occurred_at")
+    ev_source = (f"WHERE {event_filter} AND" if event_filter
+                 else "JOIN base b ON b.customer_id = e.customer_id\n    WHERE")
     due_day = _day(dialect, "i.due_on", is_date=True)
     types = ", ".join(f"'{t}'" for t in FEATURE_EVENT_TYPES)
     return f"""
@@ -49,8 +55,7 @@ ev AS (
     SELECT e.customer_id, e.type, e.occurred_at, e.amount, e.ref_id, e.due_on, e.value,
            e.counterparty, {ev_day} AS d
     FROM event e
-    JOIN base b ON b.customer_id = e.customer_id
-    WHERE e.occurred_at <= :asof AND e.type IN ({types})
+    {ev_source} e.occurred_at <= :asof AND e.type IN ({types})
 ),
 inv AS (
     SELECT customer_id, ref_id, SUM(amount) AS amount, MAX(due_on) AS due_on, MIN(d) AS issued_d
@@ -187,6 +192,14 @@ def raw_feature_rows(
 ) -> list[dict[str, Any]]:
     """Raw aggregates per customer: for ``customer_ids``, for a keyset page (``after``,
     ``limit``), or for every customer."""
+    if customer_ids is None and limit is not None:
+        # A page is its ids first (an index range), then the same query as for a list
+        # (at most the rescore batch size of ids).
+        customer_ids = list(session.scalars(
+            text("SELECT customer_id FROM customer WHERE customer_id > :after "
+                 "ORDER BY customer_id LIMIT :limit"), {"after": after or "", "limit": limit}))
+        if not customer_ids:
+            return []
     dialect = session.get_bind().dialect.name
     params: dict[str, Any] = {
         "asof": as_of, "asof_day": (as_of.astimezone(dt.UTC).date() - EPOCH).days,
@@ -194,17 +207,19 @@ def raw_feature_rows(
     }
     binds: list[BindParameter[Any]] = [bindparam("asof", type_=UtcDateTime),
                                        bindparam("asof_date", type_=Date)]
-    if customer_ids is not None:
+    event_filter = None
+    if customer_ids is None:
+        customer_filter = "1 = 1"
+    else:
+        # An expanded IN list, not ``= ANY(array)``: the statement text then differs by the
+        # number of ids, so a plan the server caches for one-customer calls (the worker's)
+        # is never reused for a page of thousands (measured: a generic plan made a
+        # 1,000-customer page take 9 s instead of 0.2 s).
         customer_filter = "c.customer_id IN :ids"
+        event_filter = "e.customer_id IN :ids" if dialect == "postgresql" else None
         params["ids"] = list(customer_ids)
         binds.append(bindparam("ids", expanding=True))
-    elif limit is not None:
-        customer_filter = ("c.customer_id IN (SELECT customer_id FROM customer "
-                           "WHERE customer_id > :after ORDER BY customer_id LIMIT :limit)")
-        params.update(after=after or "", limit=limit)
-    else:
-        customer_filter = "1 = 1"
-    statement = text(_sql(dialect, customer_filter)).bindparams(*binds)
+    statement = text(_sql(dialect, customer_filter, event_filter)).bindparams(*binds)
     result = session.execute(statement, params)
     keys = list(result.keys())
     return [dict(zip(keys, row, strict=True)) for row in result]

@@ -33,6 +33,9 @@ class FeatureFrame:
     active: np.ndarray
     in_default: np.ndarray
     churned: np.ndarray
+    # Read back from the stored scores (a rescore after a promotion): the features and
+    # balances already stored need not be written again.
+    stored: bool = False
 
     def __len__(self) -> int:
         return len(self.customer_ids)
@@ -161,7 +164,7 @@ def stored_features_page(session: Session, *, after: str | None, limit: int,
         credit_currency=[r.credit_currency for r in rows],
         active=np.ones(n, dtype=bool), in_default=np.array([bool(r.in_default) for r in rows],
                                                            dtype=bool),
-        churned=np.zeros(n, dtype=bool))
+        churned=np.zeros(n, dtype=bool), stored=True)
 
 
 def features_for(session: Session, *, customer_ids: Sequence[str],

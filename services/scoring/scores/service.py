@@ -113,7 +113,7 @@ def score_frame(session: Session, frame: FeatureFrame, *, trigger: str,
     history: list[dict[str, Any]] = []
     notices: list[tuple[str, dict[str, Any]]] = []  # (customer, score-changed payload)
     results: list[Scored] = []
-    feature_rows = frame.rows()
+    feature_rows = [] if frame.stored else frame.rows()
     for i, cid in enumerate(ids):
         pd, tier = float(pd_default[i]), tiers[i]
         prev = previous.get(cid)
@@ -129,19 +129,22 @@ def score_frame(session: Session, frame: FeatureFrame, *, trigger: str,
             reasons = default_reasons.get(i, prev["reasons"] if default_same and prev else None)
         churn_reasons = churn_reasons_now.get(
             i, prev["churn_reasons"] if churn_same and prev else None)
-        risk_rows.append({
+        risk_row = {
             "customer_id": cid, "pd_default": pd, "points": int(points[i]), "tier": tier,
             "model_id": d_scorer.model_id, "model_version": d_scorer.model_version,
             "reasons": reasons, "pd_churn": churn_pd, "churn_model_id": c_scorer.model_id,
             "churn_model_version": c_scorer.model_version, "churn_reasons": churn_reasons,
             "feature_set": d_scorer.feature_set,
             "feature_set_version": d_scorer.feature_set_version,
-            "features": feature_rows[i], "outstanding_balance": frame.outstanding[i],
-            "overdue_amount": frame.overdue[i], "credit_limit": frame.credit_limit[i],
-            "credit_currency": frame.credit_currency[i],
-            "in_default": bool(frame.in_default[i]),
             "tier_config_version": policy.version, "trigger": trigger, "scored_at": now,
-        })
+        }
+        if not frame.stored:
+            risk_row.update({
+                "features": feature_rows[i], "outstanding_balance": frame.outstanding[i],
+                "overdue_amount": frame.overdue[i], "credit_limit": frame.credit_limit[i],
+                "credit_currency": frame.credit_currency[i],
+                "in_default": bool(frame.in_default[i])})
+        risk_rows.append(risk_row)
         base = {"customer_id": cid, "scored_at": now, "trigger": trigger, "shadow": False,
                 "overdue_amount": frame.overdue[i]}
         # The overdue amount is history too: the watch list compares it with the last row
@@ -191,7 +194,13 @@ def score_frame(session: Session, frame: FeatureFrame, *, trigger: str,
                                 # A challenger's score is compared, not explained.
                                 "reasons": None})
     # One statement per table per batch, not one per row.
-    repository.bulk_write(session, _table(CustomerRisk), risk_rows, upsert_key="customer_id")
+    if frame.stored:
+        # Scored from its stored row, so the row exists: only the score columns change,
+        # and the feature vector (the widest column) is not sent back.
+        repository.bulk_update(session, _table(CustomerRisk), risk_rows, key="customer_id")
+    else:
+        repository.bulk_write(session, _table(CustomerRisk), risk_rows,
+                              upsert_key="customer_id")
     repository.bulk_write(session, _table(Score), history)
     for topic in (ALERTS_SCORE_CHANGED, REVIEWS_SCORE_CHANGED):
         if has_consumer(topic):  # not until the alerts and reviews workers exist

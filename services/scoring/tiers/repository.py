@@ -5,7 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import ScalarSelect, SQLColumnExpression, case, func, literal, select
+from sqlalchemy import (
+    BindParameter,
+    ScalarSelect,
+    SQLColumnExpression,
+    case,
+    func,
+    literal,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from shared.db import Lock, xact_lock
@@ -22,7 +30,8 @@ def latest_version_subquery() -> ScalarSelect[int]:
             .scalar_subquery())
 
 
-def override_in_force_subquery(customer_id: SQLColumnExpression[str], now: dt.datetime
+def override_in_force_subquery(customer_id: SQLColumnExpression[str],
+                               now: dt.datetime | BindParameter[dt.datetime]
                                ) -> ScalarSelect[int]:
     """The id of the newest unexpired, unlifted override of ``customer_id`` (correlated)."""
     return (select(TierOverride.id)
