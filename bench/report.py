@@ -49,7 +49,7 @@ class Machine:
     date: str  # ISO 8601, UTC
     commit: str
     quick: bool
-    benches: dict[str, str] = field(default_factory=dict)  # module -> "ok" / "failed (rc)"
+    benches: dict[str, str] = field(default_factory=dict)  # "ok (N s)" / "failed (exit rc, N s)"
     commands: dict[str, str] = field(default_factory=dict)  # module -> the command run
 
 

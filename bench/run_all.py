@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from bench import report
@@ -85,8 +86,11 @@ def main(argv: list[str] | None = None) -> int:
             command = [sys.executable, "-m", f"bench.{name}", *extra]
             commands[f"bench.{name}"] = " ".join(["python", *command[1:]])
             print(f"\n=== bench/{name}.py {' '.join(extra)}".rstrip(), flush=True)
+            started = time.monotonic()
             code = subprocess.run(command, cwd=ROOT, env=env).returncode
-            statuses[f"bench.{name}"] = "ok" if code == 0 else f"failed (exit {code})"
+            took = f"{time.monotonic() - started:,.0f} s"
+            statuses[f"bench.{name}"] = f"ok ({took})" if code == 0 else \
+                f"failed (exit {code}, {took})"
         figures = report.read_figures(record_file.read_text().splitlines())
 
     machine = report.Machine(cores=os.cpu_count() or 0, memory_gib=_memory_gib(),
@@ -98,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     # Only a full run of every bench speaks for the product; a quick or partial run leaves
     # the README's table as it is.
     if not args.quick and chosen == list(BENCHES) and \
-            all(status == "ok" for status in statuses.values()):
+            all(status.startswith("ok") for status in statuses.values()):
         readme = args.readme.read_text()
         args.readme.write_text(report.replace_between_markers(
             readme, report.render_readme_table(figures, machine)))
@@ -106,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print("README figures table left as it is (only a full run of every bench that "
               "passes rewrites it)")
-    failed = [name for name, status in statuses.items() if status != "ok"]
+    failed = [name for name, status in statuses.items() if not status.startswith("ok")]
     if failed:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)
     return 1 if failed else 0
