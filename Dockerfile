@@ -1,14 +1,25 @@
-# syntax=docker/dockerfile:1
 # One image for every riskwatch process; the command picks the role, `riskwatch serve <app>` or
 # `riskwatch worker <process>` with the names of riskwatch/processes.py (compose and k8s/ set
 # it; the default below runs the gateway).
 #
+# The base of both stages is a build argument so a mirror or a locally made base can stand in
+# for Docker Hub's (deploy/build-base-image.sh makes one from Debian's apt mirror): any
+# bookworm with Python 3.11 that `python -m venv` works on. No `# syntax=` line: BuildKit would
+# fetch that frontend from Docker Hub; the builder's own reads this file.
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
 # Stage 1 builds: a virtualenv with riskwatch and its dependencies, compilers at hand for any
 # dependency without a wheel for the target platform.
-FROM python:3.11-slim-bookworm AS builder
-ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+FROM ${PYTHON_IMAGE} AS builder
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_CERT=/etc/ssl/certs/ca-certificates.crt
+# A TLS-intercepting proxy's CA, if the build goes through one (deploy/ca-certificates/*.crt,
+# none committed), for pip here only: this stage is thrown away, the final image keeps
+# Debian's CAs. PIP_CERT: pip's own bundle would not know it.
+COPY deploy/ca-certificates/ /usr/local/share/ca-certificates/
 RUN apt-get update && apt-get install -y --no-install-recommends build-essential \
-    && rm -rf /var/lib/apt/lists/*
+       ca-certificates \
+    && update-ca-certificates && rm -rf /var/lib/apt/lists/*
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
@@ -25,7 +36,7 @@ RUN pip install --no-deps . && find /opt/venv -name __pycache__ -prune -exec rm 
 # Stage 2 runs: the same slim Python, the virtualenv, no compilers, no source tree, no pip
 # cache; a user without privileges; nothing written to the image's filesystem at run time
 # (k8s mounts it read-only with /tmp as an emptyDir).
-FROM python:3.11-slim-bookworm
+FROM ${PYTHON_IMAGE}
 # libgomp1: LightGBM's OpenMP runtime (scoring's tree models).
 RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 \
     && rm -rf /var/lib/apt/lists/* \

@@ -5,7 +5,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run demo test lint migrate bench clean
+.PHONY: install run demo test lint migrate bench image-check clean
 
 install: $(STAMP)
 
@@ -34,6 +34,12 @@ migrate: install
 
 bench: install
 	$(PY) -m bench.run_all $(BENCH_ARGS)
+
+# A built image run for real, every process in its own container (deploy/check-image.sh; needs
+# Docker and a PostgreSQL on this host): IMAGE=… make image-check
+IMAGE ?= riskwatch:0.1.0
+image-check:
+	deploy/check-image.sh $(IMAGE)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
