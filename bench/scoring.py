@@ -65,7 +65,9 @@ class _Stages:
     WRAPPED = (("features", rescore_job, "_fetch_page"),
                ("reasons", engine.LightGbmScorer, "explain"),
                ("predict", engine.LightGbmScorer, "score"),
-               ("writes", scores_repository, "bulk_write"))
+               ("writes", scores_repository, "bulk_write"),
+               # A rescore of stored vectors updates its rows instead of upserting them.
+               ("writes", scores_repository, "bulk_update"))
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from shared.admission import AdmissionMiddleware
 from shared.auth import ensure_bootstrap_key
 from shared.db import Database
 from shared.docs import install_offline_docs
@@ -139,6 +140,7 @@ def create_service_app(
     app.add_middleware(MethodsMiddleware)
     app.add_middleware(InputGuardMiddleware)
     app.add_middleware(BodyLimitMiddleware, settings=settings)
+    app.add_middleware(AdmissionMiddleware, limit=settings.max_in_flight)
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     install_openapi(app)
     return app
