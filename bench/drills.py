@@ -22,8 +22,8 @@ from typing import Any
 
 import httpx
 
-from bench.alerts import _generator, _pct, seed_customers
-from bench.common import BENCH_SECRET, fresh_postgres
+from bench.alerts import _pct, seed_customers
+from bench.common import BENCH_SECRET, fresh_postgres, generator_note, open_loop_events
 from bench.report import record
 from services.alerts.playbooks.service import ensure_builtin_playbooks
 from services.alerts.rules.service import ensure_builtin_rules
@@ -100,16 +100,19 @@ def bench(count: int, rate: float) -> None:
 
         results: Any = mp.get_context("spawn").Queue()
         generator = mp.get_context("spawn").Process(
-            target=_generator, args=(stack.gateway, ids, rate, seconds, results))
+            target=open_loop_events, args=(stack.gateway, ADMIN_KEY, ids, rate, seconds,
+                                           results))
         generator.start()
         results.get(timeout=120)  # the generator's schedule started
         time.sleep(10)  # the steady state, not the ramp
         loaded = run_drills(stack, playbook_id, count)
-        sent = results.get(timeout=seconds + 120)
+        report = results.get(timeout=seconds + 120)
+        sent: list[tuple[str, float, int, float]] = report["sent"]
         generator.join(timeout=30)
         accepted = sum(1 for s in sent if 200 <= s[2] < 300)
         print(summary(f"(b) under {rate:.0f} events/s of other traffic ({accepted}/"
                       f"{len(sent)} accepted)", loaded, count), flush=True)
+        print(f"    {generator_note(report, seconds)}", flush=True)
         for name, reports in (("idle", idle), (f"under {rate:.0f} events/s", loaded)):
             detect = [r["seconds_to_detect"] * 1000 for r in reports]
             record(f"drill time to detect, {count} drills, {name}, p99", _pct(detect, 99),
