@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     machine = report.Machine(cores=os.cpu_count() or 0, memory_gib=_memory_gib(),
                              load_start=load_start, load_end=os.getloadavg(), date=date,
                              commit=_commit(), quick=args.quick, benches=statuses,
-                             commands=commands)
+                             commands=commands, every_bench=chosen == list(BENCHES))
     args.results.write_text(report.render_results(figures, machine))
     print(f"\nwrote {args.results} ({len(figures)} figures)")
     # Only a full run of every bench speaks for the product; a quick or partial run leaves

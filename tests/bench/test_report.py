@@ -55,6 +55,13 @@ def test_a_bench_that_recorded_nothing_is_said_so() -> None:
     assert "## bench.bus\n\nNo figure recorded." in text and "full run" in text
 
 
+def test_a_run_of_some_benches_says_it_is_not_of_every_bench() -> None:
+    assert "not of every bench" not in report.render_results([], MACHINE)
+    some = report.Machine(**{**MACHINE.__dict__, "every_bench": False, "quick": False})
+    assert "full run of 3 benches only (`--only`), not of every bench" in \
+        report.render_results([], some)
+
+
 def test_the_readme_table_is_replaced_between_its_markers_and_the_prose_kept() -> None:
     readme = (f"## Current figures\n\nProse before.\n\n{report.BEGIN}\n| old | table |\n"
               f"{report.END}\n\nProse after.\n")
