@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(12, description="database connections kept per process")
     db_max_overflow: int = Field(4, description="extra connections allowed beyond the pool")
     max_in_flight: int = Field(
-        64, ge=0, description="API requests a service process serves at once; the next is "
+        256, ge=0, description="API requests a service process serves at once; the next is "
         "answered 503 with Retry-After at once instead of queueing (0: no limit)")
 
     host: str = Field("127.0.0.1", description="bind address of every process")
