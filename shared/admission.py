@@ -18,11 +18,9 @@ p99 was only about 300 ms: it shed load that was not yet a problem.
 
 from __future__ import annotations
 
-import json
-
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from shared.errors import PROBLEM_JSON, problem_body
+from shared.errors import send_problem
 
 RETRY_AFTER_SECONDS = 1
 
@@ -49,12 +47,8 @@ class AdmissionMiddleware:
 
 
 async def _send_overloaded(send: Send, path: str, limit: int) -> None:
-    body = json.dumps(problem_body(
-        status=503, code="overloaded", title="Service overloaded",
+    await send_problem(
+        send, status=503, code="overloaded", title="Service overloaded",
         detail=f"This service is already serving {limit} requests; retry after "
                f"{RETRY_AFTER_SECONDS} s. Nothing was done with this request.",
-        instance=path)).encode()
-    await send({"type": "http.response.start", "status": 503, "headers": [
-        (b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode()),
-        (b"retry-after", str(RETRY_AFTER_SECONDS).encode())]})
-    await send({"type": "http.response.body", "body": body})
+        instance=path, headers=[(b"retry-after", str(RETRY_AFTER_SECONDS).encode())])

@@ -60,11 +60,10 @@ def bulk_update(session: Session, table: Table, rows: list[dict[str, Any]], *,
         return
     columns = list(rows[0])
     if is_postgres(session):
-        types = ", ".join(f'"{c}" {table.c[c].type.compile(dialect=_PG)}' for c in columns)
         sets = ", ".join(f'"{c}" = r."{c}"' for c in columns if c != key)
         session.execute(text(
             f'UPDATE "{table.name}" AS t SET {sets} '
-            f"FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({types}) "
+            f"FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({_record_types(table, columns)}) "
             f'WHERE t."{key}" = r."{key}"'), {"rows": json.dumps(rows, default=_default)})
         return
     statement = update(table).where(table.c[key] == bindparam("_key")).values(
@@ -94,8 +93,13 @@ def insert_new_rows(session: Session, table: Table, rows: list[dict[str, Any]], 
     return [tuple(row) for row in session.execute(stmt, rows)]
 
 
+def _record_types(table: Table, columns: list[str]) -> str:
+    """The column list of ``jsonb_to_recordset(...) AS r(...)`` for ``columns``."""
+    return ", ".join(f'"{c}" {table.c[c].type.compile(dialect=_PG)}' for c in columns)
+
+
 def _pg_insert(table: Table, columns: list[str]) -> str:
-    types = ", ".join(f'"{c}" {table.c[c].type.compile(dialect=_PG)}' for c in columns)
+    types = _record_types(table, columns)
     names = ", ".join(f'"{c}"' for c in columns)
     return (f'INSERT INTO "{table.name}" ({names}) SELECT {names} '
             f"FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS t({types})")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -86,6 +88,18 @@ class ServiceUnavailable(ProblemError):
 
 class GatewayTimeout(ProblemError):
     status, code, title = 504, "gateway-timeout", "Upstream service timed out"
+
+
+async def send_problem(send: Any, *, status: int, code: str, title: str, detail: str,
+                       instance: str, headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
+    """A problem answer written straight to an ASGI ``send``: for middlewares that answer
+    before (or instead of) the app, outside the exception handlers."""
+    payload = json.dumps(problem_body(status=status, code=code, title=title, detail=detail,
+                                      instance=instance)).encode()
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", PROBLEM_JSON.encode()),
+        (b"content-length", str(len(payload)).encode()), *headers]})
+    await send({"type": "http.response.body", "body": payload})
 
 
 def field_error(field: str, message: str, **more: Any) -> dict[str, Any]:

@@ -8,13 +8,11 @@ chunked upload cannot slip past it.
 
 from __future__ import annotations
 
-import json
 import re
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.errors import PayloadTooLarge, problem_body
+from shared.errors import PayloadTooLarge, send_problem
 from shared.settings import Settings
 
 # Streamed CSV uploads may be far larger than any JSON body.
@@ -87,12 +85,6 @@ def _content_length(scope: Scope) -> int | None:
 
 async def _send_too_large(send: Send, path: str, limit: int) -> None:
     error = PayloadTooLarge(f"The body exceeds {limit} bytes.")
-    body: dict[str, Any] = problem_body(status=error.status, code=error.code, title=error.title,
-                                        detail=error.detail, instance=path)
-    payload = json.dumps(body).encode()
-    await send({"type": "http.response.start", "status": error.status, "headers": [
-        (b"content-type", b"application/problem+json"),
-        (b"content-length", str(len(payload)).encode()),
-        (b"connection", b"close"),
-    ]})
-    await send({"type": "http.response.body", "body": payload})
+    await send_problem(send, status=error.status, code=error.code, title=error.title,
+                       detail=error.detail, instance=path,
+                       headers=[(b"connection", b"close")])

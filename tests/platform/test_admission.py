@@ -14,7 +14,7 @@ from shared.admission import AdmissionMiddleware
 LIMIT = 3
 
 
-def _app(release: asyncio.Event, entered: list[int]) -> FastAPI:
+def _app(release: asyncio.Event, entered: list[int], limit: int = LIMIT) -> FastAPI:
     app = FastAPI()
 
     @app.get("/v1/slow")
@@ -27,7 +27,7 @@ def _app(release: asyncio.Event, entered: list[int]) -> FastAPI:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    app.add_middleware(AdmissionMiddleware, limit=LIMIT)
+    app.add_middleware(AdmissionMiddleware, limit=limit)
     return app
 
 
@@ -69,16 +69,7 @@ def test_past_the_limit_a_request_is_refused_at_once_and_nothing_runs() -> None:
 def test_a_limit_of_zero_admits_everything() -> None:
     async def scenario() -> None:
         release, entered = asyncio.Event(), list[int]()
-        app = FastAPI()
-
-        @app.get("/v1/slow")
-        async def slow() -> dict[str, str]:
-            entered.append(1)
-            await release.wait()
-            return {"status": "done"}
-
-        app.add_middleware(AdmissionMiddleware, limit=0)
-        transport = httpx.ASGITransport(app=app)
+        transport = httpx.ASGITransport(app=_app(release, entered, limit=0))
         async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
             calls = [asyncio.create_task(client.get("/v1/slow")) for _ in range(10)]
             await _wait_until(lambda: len(entered) == 10)
