@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from services.alerts.playbooks.service import ensure_builtin_playbooks
+from services.alerts.rules.service import ensure_builtin_rules
 from shared import topics
 from shared.auth import Principal, identity_headers
 from shared.db import Database, Lock, is_postgres, normalize_url
@@ -136,10 +138,52 @@ def stack(database_url: str) -> Iterator[Stack]:
 
 @pytest.fixture
 def live(stack: Stack, db: Database) -> Stack:
-    """The running stack, workers included, with emptied tables after the test."""
+    """The running stack, workers included, with emptied tables after the test.
+
+    The tables are as a stack's start leaves them: the admin key, and the built-in alert
+    rules and playbooks that the alerts service seeds (emptied after the previous test while
+    the processes kept running)."""
     stack.ensure_admin_key(db)
+    with db.transaction() as session:
+        ensure_builtin_rules(session)
+        ensure_builtin_playbooks(session)
     stack.start_workers()
     return stack
+
+
+def _engine_of(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("database_url") if callspec is not None else None
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Runs each engine's ``live`` tests together, after its other tests.
+
+    ``db`` stops the stack's workers and ``live`` starts them again, and a worker's start
+    (interpreter, imports, connection pool) costs seconds of CPU. In collection order the
+    live tests are spread over many modules, so the workers were started again for each
+    block of them; grouped, they start once per engine. The order is otherwise pytest's own
+    (trylast: after pytest grouped the items by engine), and no test depends on another's.
+    """
+    live_by_engine: dict[str, list[pytest.Item]] = {}
+    rest: list[pytest.Item] = []
+    for item in items:
+        engine = _engine_of(item)
+        if engine is not None and "live" in getattr(item, "fixturenames", ()):
+            live_by_engine.setdefault(engine, []).append(item)
+        else:
+            rest.append(item)
+    last_of_engine = {_engine_of(item): index for index, item in enumerate(rest)}
+    ordered: list[pytest.Item] = []
+    for index, item in enumerate(rest):
+        ordered.append(item)
+        engine = _engine_of(item)
+        if engine is not None and last_of_engine[engine] == index:
+            ordered.extend(live_by_engine.pop(engine, []))
+    for leftover in live_by_engine.values():  # an engine whose every test is live
+        ordered.extend(leftover)
+    items[:] = ordered
 
 
 @pytest.fixture
