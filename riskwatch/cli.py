@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -89,6 +90,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
         print(f"service {args.service} has no worker", file=sys.stderr)
         return 2
     configure_logging(process.name, settings.log_level)
+    if settings.worker_nice:
+        os.nice(settings.worker_nice)
     db = Database()
     worker = load(process.factory)(db)
     worker.install_signal_handlers()

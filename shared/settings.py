@@ -96,6 +96,11 @@ class Settings(BaseSettings):
                                               "(exponential, with jitter)")
     queue_backoff_max_seconds: float = Field(600.0, description="longest retry delay")
     worker_poll_seconds: float = Field(0.1, description="how often an idle worker polls")
+    # Workers drain a queue that loses nothing, while a caller waits on every API request:
+    # when the cores are short, the request path should win (bench/README.md, "End-to-end
+    # capacity": event -> score p99 at 200 events/s on 2 cores).
+    worker_nice: int = Field(10, ge=0, le=19, description="how much a worker process lowers "
+                             "its CPU priority at start (`nice`; 0: not at all)")
     worker_batch_size: int = Field(50, description="work items claimed per batch (a failed "
                                    "batch is retried item by item)")
 
