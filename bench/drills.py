@@ -25,8 +25,7 @@ import httpx
 from bench.alerts import _pct, seed_customers
 from bench.common import BENCH_SECRET, fresh_postgres, generator_note, open_loop_events
 from bench.report import record
-from services.alerts.playbooks.service import ensure_builtin_playbooks
-from services.alerts.rules.service import ensure_builtin_rules
+from services.alerts.builtins import ensure_builtins
 from shared.db import Database
 from tests.stack import ADMIN_KEY, Stack, start_stack
 
@@ -82,8 +81,7 @@ def bench(count: int, rate: float) -> None:
                                               with_workers=False) as stack:
         db = Database(url)
         with db.transaction() as session:
-            ensure_builtin_rules(session)
-            ensure_builtin_playbooks(session)
+            ensure_builtins(session)
         seconds = count * SPACING_SECONDS + 30  # warm-up, the drills, and a margin
         ids = seed_customers(db, int(rate * seconds), with_risk=False)
         stack.ensure_admin_key(db)

@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from services.alerts.playbooks.service import ensure_builtin_playbooks
-from services.alerts.rules.service import ensure_builtin_rules
+from services.alerts.builtins import ensure_builtins
 from shared import topics
 from shared.auth import Principal, identity_headers
 from shared.db import Database, Lock, is_postgres, normalize_url
@@ -145,8 +144,7 @@ def live(stack: Stack, db: Database) -> Stack:
     the processes kept running)."""
     stack.ensure_admin_key(db)
     with db.transaction() as session:
-        ensure_builtin_rules(session)
-        ensure_builtin_playbooks(session)
+        ensure_builtins(session)
     stack.start_workers()
     return stack
 

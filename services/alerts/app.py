@@ -7,13 +7,12 @@ from fastapi import FastAPI
 
 from services.alerts.alerts.router import router as alerts_router
 from services.alerts.backtest.router import router as backtest_router
+from services.alerts.builtins import ensure_builtins
 from services.alerts.drills.router import router as drills_router
 from services.alerts.playbooks.router import router as playbooks_router
 from services.alerts.playbooks.router import runs_router as playbook_runs_router
-from services.alerts.playbooks.service import ensure_builtin_playbooks
 from services.alerts.receivers.router import router as receivers_router
 from services.alerts.rules.router import router as rules_router
-from services.alerts.rules.service import ensure_builtin_rules
 from services.alerts.silences.router import router as silences_router
 from shared.app import create_service_app
 
@@ -30,8 +29,7 @@ TAGS = [
 
 def _seed(app: FastAPI) -> None:
     with app.state.db.transaction() as session:
-        ensure_builtin_rules(session)
-        ensure_builtin_playbooks(session)
+        ensure_builtins(session)
 
 
 def create_app(database_url: str | None = None) -> FastAPI:

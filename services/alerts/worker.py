@@ -11,12 +11,11 @@ from collections.abc import Sequence
 from sqlalchemy.orm import Session
 
 from services.alerts.alerts.service import maintain
+from services.alerts.builtins import ensure_builtins
 from services.alerts.drills import runner
 from services.alerts.evaluation.service import evaluate_items, sweep
 from services.alerts.playbooks.runs import overdue_job
-from services.alerts.playbooks.service import ensure_builtin_playbooks
 from services.alerts.receivers.loops import notification_loops
-from services.alerts.rules.service import ensure_builtin_rules
 from services.alerts.settings import get_alerts_settings
 from shared import queue
 from shared.db import Database
@@ -34,8 +33,7 @@ def evaluate_batch(session: Session, items: Sequence[queue.ClaimedItem]) -> None
 
 def build_worker(db: Database) -> Worker:
     with db.transaction() as session:
-        ensure_builtin_rules(session)
-        ensure_builtin_playbooks(session)
+        ensure_builtins(session)
     settings = get_alerts_settings()
     every = settings.maintenance_every_seconds
     return Worker(
