@@ -5,21 +5,36 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from services.scoring.jobs.rescore import run_rescore
-from services.scoring.jobs.service import Runner, create_scheduled_job, run_job
-from services.scoring.models.file_training import train_from_file
-from services.scoring.models.training import train_from_events
+from services.scoring.jobs.service import Progress, Runner, create_scheduled_job, run_job
 from services.scoring.scores.service import rescore_customers
 from services.scoring.settings import get_scoring_settings
 from shared import queue
 from shared.db import Database
+from shared.models.scoring import ScoringJob
 from shared.topics import SCORING_JOB, SCORING_RESCORE
 from shared.worker import Loop, Schedule, Worker
 
-RUNNERS: dict[str, Runner] = {"train": train_from_events, "train_file": train_from_file,
+
+# Training imports LightGBM, and LightGBM imports scikit-learn: 1.5 s of a worker's start
+# (python -X importtime) that a worker scoring events never needs. Imported on a first job.
+def _train_from_events(db: Database, job: ScoringJob, progress: Progress) -> dict[str, Any]:
+    from services.scoring.models.training import train_from_events
+
+    return train_from_events(db, job, progress)
+
+
+def _train_from_file(db: Database, job: ScoringJob, progress: Progress) -> dict[str, Any]:
+    from services.scoring.models.file_training import train_from_file
+
+    return train_from_file(db, job, progress)
+
+
+RUNNERS: dict[str, Runner] = {"train": _train_from_events, "train_file": _train_from_file,
                               "rescore": run_rescore}
 
 

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import lightgbm as lgb
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -115,6 +114,10 @@ class LightGbmScorer:
         self.scale = float(calibration.get("a", 1.0))
         self.shift = float(calibration.get("b", 0.0))
         if (model.params or {}).get("family", "lightgbm") == "lightgbm":
+            # Imported with the first tree model, not with this module: LightGBM brings
+            # scikit-learn (1.5 s), which a process scoring with the scorecard never needs.
+            import lightgbm as lgb
+
             self.booster = lgb.Booster(model_str=model.model_text)
 
     def matrix(self, session: Session, frame: FeatureFrame) -> np.ndarray:
