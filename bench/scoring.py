@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import lightgbm as lgb
 import numpy as np
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
 from bench.capacity import line, measure
 from bench.common import BENCH_SECRET, closed_loop, fresh_postgres
@@ -216,29 +216,37 @@ def _timed_rescore(label: str, rescore: Any) -> float:
     return float(result["customers"] / elapsed)
 
 
-def _promote_a_second_model(db: Database) -> ScoringJob:
-    """Train another default model on the same snapshot (other settings, so every PD
-    moves), promote it as the API does, and return the rescore job the promotion made."""
+def _snapshot_booster(db: Database, *, horizon_days: int, num_leaves: int,
+                      rounds: int) -> lgb.Booster:
+    """A LightGBM default model trained on the features of 90 days ago and what followed."""
+    as_of = utcnow() - dt.timedelta(days=90)
     with db.transaction() as session:
-        champion = session.scalars(select(RiskModel).where(
-            RiskModel.status == "champion", RiskModel.target == "default")).one()
-        as_of = utcnow() - dt.timedelta(days=90)
         frame = features_all(session, as_of=as_of)
         outcomes = load_outcomes(session, target="default")
-        day = day_number(as_of)
-        labels = [outcomes.label(c, day, horizon=180, inactivity_days=None)
-                  for c in frame.customer_ids]
-        keep = np.array([label is not None for label in labels]) & frame.active
-        y = np.array([bool(label) for label in labels])[keep].astype(float)
-        booster = lgb.train({"objective": "binary", "verbose": -1, "num_threads": 2,
-                             "num_leaves": 31, "learning_rate": 0.05},
-                            lgb.Dataset(frame.matrix[keep], y), 150)
-        model = RiskModel(name="bench successor", target="default", source="events",
-                          status="candidate", feature_set=champion.feature_set,
-                          feature_set_version=champion.feature_set_version,
-                          features=list(champion.features), categories={}, params={},
-                          model_text=booster.model_to_string(), report={}, reference={},
-                          created_by="bench", created_at=utcnow())
+    day = day_number(as_of)
+    labels = [outcomes.label(c, day, horizon=horizon_days, inactivity_days=None)
+              for c in frame.customer_ids]
+    keep = np.array([label is not None for label in labels]) & frame.active
+    y = np.array([bool(label) for label in labels])[keep].astype(float)
+    return lgb.train({"objective": "binary", "verbose": -1, "num_threads": 2,
+                      "num_leaves": num_leaves, "learning_rate": 0.05},
+                     lgb.Dataset(frame.matrix[keep], y), rounds)
+
+
+def _registered(booster: lgb.Booster, *, name: str, status: str) -> RiskModel:
+    return RiskModel(name=name, target="default", source="events", status=status,
+                     feature_set=FEATURE_SET, feature_set_version=1,
+                     features=list(FEATURE_NAMES), categories={}, params={},
+                     model_text=booster.model_to_string(), report={}, reference={},
+                     created_by="bench", created_at=utcnow())
+
+
+def _promote_a_second_model(db: Database) -> ScoringJob:
+    """Train another default model on the same snapshot (other label and settings, so
+    every PD moves), promote it as the API does, and return the rescore job it made."""
+    booster = _snapshot_booster(db, horizon_days=180, num_leaves=31, rounds=150)
+    with db.transaction() as session:
+        model = _registered(booster, name="bench successor", status="candidate")
         session.add(model)
         session.flush()
         promotion = promote(session, model_id=model.id, actor="bench")
@@ -251,24 +259,9 @@ def _promote_a_second_model(db: Database) -> ScoringJob:
 def _champion_from_snapshot(db: Database) -> lgb.Booster:
     """A real LightGBM champion (trained on a 90-day default label) so (b) scores with
     trees and their contributions, not the scorecard."""
-    as_of = utcnow() - dt.timedelta(days=90)
+    booster = _snapshot_booster(db, horizon_days=90, num_leaves=15, rounds=200)
     with db.transaction() as session:
-        frame = features_all(session, as_of=as_of)
-        outcomes = load_outcomes(session, target="default")
-    day = day_number(as_of)
-    labels = [outcomes.label(c, day, horizon=90, inactivity_days=None)
-              for c in frame.customer_ids]
-    keep = np.array([label is not None for label in labels]) & frame.active
-    y = np.array([bool(label) for label in labels])[keep].astype(float)
-    booster = lgb.train({"objective": "binary", "verbose": -1, "num_threads": 2,
-                         "num_leaves": 15, "learning_rate": 0.05},
-                        lgb.Dataset(frame.matrix[keep], y), 200)
-    with db.transaction() as session:
-        model = RiskModel(name="bench champion", target="default", source="events",
-                          status="champion", feature_set=FEATURE_SET, feature_set_version=1,
-                          features=list(FEATURE_NAMES), categories={}, params={},
-                          model_text=booster.model_to_string(), report={}, reference={},
-                          created_by="bench", created_at=utcnow())
+        model = _registered(booster, name="bench champion", status="champion")
         session.add(model)
         session.flush()
         session.add(ModelChampion(target="default", model_id=model.id, promoted_by="bench",

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 
@@ -79,6 +80,20 @@ def session_db(database_url: str) -> Iterator[Database]:
 
 
 def _empty_all_tables(database: Database) -> None:
+    # Between `live` tests the stack's workers keep running, and one may be mid-transaction:
+    # it holds a row lock on one table and asks for another that TRUNCATE already holds,
+    # while TRUNCATE waits for the first. PostgreSQL breaks the cycle by failing one of the
+    # two; a failed worker transaction is retried by its queue, a failed TRUNCATE here.
+    for attempt in range(5):
+        try:
+            _truncate_all(database)
+            return
+        except sa.exc.OperationalError as exc:
+            if not isinstance(exc.orig, psycopg.errors.DeadlockDetected) or attempt == 4:
+                raise
+
+
+def _truncate_all(database: Database) -> None:
     with database.engine.begin() as conn:
         if is_postgres(database.engine):
             # event_key: the de-duplication keys of the partitioned event table (0013),
