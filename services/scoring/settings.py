@@ -14,6 +14,11 @@ class ScoringSettings(BaseSettings):
 
     rescore_batch_size: int = Field(
         2000, ge=1, description="customers scored per transaction by a rescoring job")
+    rescore_explain_threads: int = Field(
+        2, ge=1, le=64, description=(
+            "threads a rescoring job gives LightGBM for its reasons (SHAP contributions): "
+            "the job runs at the worker's low priority, so it may use every core; scores "
+            "from events always explain on one"))
     nightly_rescore_hour_utc: int = Field(
         2, ge=0, le=23, description="hour (UTC) at which the worker rescores everyone")
     scorecard_base_rate: float = Field(

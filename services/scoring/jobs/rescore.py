@@ -76,6 +76,11 @@ def _rescore_all(db: Database, *, batch: int, trigger: str, total: int, progress
 
 
 def run_rescore(db: Database, job: ScoringJob, progress: Progress) -> dict[str, Any]:
+    with engine.explain_threads(get_scoring_settings().rescore_explain_threads):
+        return _run_rescore(db, job, progress)
+
+
+def _run_rescore(db: Database, job: ScoringJob, progress: Progress) -> dict[str, Any]:
     flt = dict(job.request.get("filter") or {})
     trigger = str(job.request.get("trigger") or "rescore")[:50]
     batch = int(job.request.get("batch_size") or get_scoring_settings().rescore_batch_size)
