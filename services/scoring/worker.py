@@ -4,6 +4,7 @@ background jobs (training, rescoring) on a loop of their own, and the nightly re
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,22 +21,23 @@ from shared.topics import SCORING_JOB, SCORING_RESCORE
 from shared.worker import Loop, Schedule, Worker
 
 
-# Training imports LightGBM, and LightGBM imports scikit-learn: 1.5 s of a worker's start
-# (python -X importtime) that a worker scoring events never needs. Imported on a first job.
-def _train_from_events(db: Database, job: ScoringJob, progress: Progress) -> dict[str, Any]:
-    from services.scoring.models.training import train_from_events
+def _imported_on_first_job(module: str, function: str) -> Runner:
+    """A runner whose module is imported when its first job runs: training imports
+    LightGBM, and LightGBM scikit-learn, 1.5 s of a worker's start (python -X importtime)
+    that a worker scoring events never needs."""
+    def run(db: Database, job: ScoringJob, progress: Progress) -> dict[str, Any]:
+        runner: Runner = getattr(importlib.import_module(module), function)
+        return runner(db, job, progress)
 
-    return train_from_events(db, job, progress)
-
-
-def _train_from_file(db: Database, job: ScoringJob, progress: Progress) -> dict[str, Any]:
-    from services.scoring.models.file_training import train_from_file
-
-    return train_from_file(db, job, progress)
+    return run
 
 
-RUNNERS: dict[str, Runner] = {"train": _train_from_events, "train_file": _train_from_file,
-                              "rescore": run_rescore}
+RUNNERS: dict[str, Runner] = {
+    "train": _imported_on_first_job("services.scoring.models.training", "train_from_events"),
+    "train_file": _imported_on_first_job("services.scoring.models.file_training",
+                                         "train_from_file"),
+    "rescore": run_rescore,
+}
 
 
 def rescore_batch(session: Session, items: Sequence[queue.ClaimedItem]) -> None:

@@ -187,6 +187,7 @@ def test_storing_one_event_does_not_read_every_stored_key(db: Database) -> None:
             "SELECT 'erp/old', 'evt-' || n, now() FROM generate_series(1, 30000) AS n"))
     table_blocks = _relation_blocks(db, "event_key")
     assert table_blocks > 150  # a scan of it would be seen below
+
     def statement(subject: str) -> tuple[str, dict[str, Any]]:
         event = parse_event(cloudevent("order.placed", subject=subject), received_at=NOW)
         return repository.pg_store_statement(
@@ -196,7 +197,8 @@ def test_storing_one_event_does_not_read_every_stored_key(db: Database) -> None:
     with db.transaction() as session:
         # The session's first event loads the trigger function and catalog entries: those
         # blocks are the connection's, not the statement's.
-        session.execute(sa.text(statement("cust-warm")[0]), statement("cust-warm")[1])
+        warm_sql, warm_params = statement("cust-warm")
+        session.execute(sa.text(warm_sql), warm_params)
         sql, params = statement("cust-plan")
         explained = session.execute(
             sa.text("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql), params).scalar_one()
