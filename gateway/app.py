@@ -70,6 +70,7 @@ def create_app(settings: Settings, *, upstreams: Mapping[str, str],
     # /v1 and /ui requests go to their service, which knows each path's methods; the gateway's own
     # pages (and /v1/whoami) are GET only.
     app.state.path_methods = lambda: GATEWAY_PAGES
+    app.add_middleware(proxying.ForwardedRoutes)
     app.add_middleware(MethodsMiddleware, pass_through=re.compile(r"^/(v1/(?!whoami$)|ui(/|$))"))
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     return app

@@ -147,13 +147,19 @@ def validation_errors(raw: list[Any]) -> list[dict[str, Any]]:
     ]
 
 
+def problem_for(exc: ProblemError, *, instance: str) -> JSONResponse:
+    """The answer to a raised ProblemError: for the handler below and for pure ASGI routes
+    that render their own errors."""
+    return problem_response(
+        status=exc.status, code=exc.code, title=exc.title, detail=exc.detail,
+        instance=instance, errors=exc.errors, headers=exc.headers, **exc.extra,
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
-        return problem_response(
-            status=exc.status, code=exc.code, title=exc.title, detail=exc.detail,
-            instance=request.url.path, errors=exc.errors, headers=exc.headers, **exc.extra,
-        )
+        return problem_for(exc, instance=request.url.path)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
