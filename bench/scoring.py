@@ -38,9 +38,11 @@ from services.scoring.scores import engine
 from services.scoring.scores import repository as scores_repository
 from services.scoring.simulator.loader import load_into_database
 from services.scoring.simulator.portfolio import SimConfig, simulate
+from services.scoring.worker import build_worker
 from shared.db import Database
 from shared.models import utcnow
 from shared.models.scoring import ModelChampion, RiskModel, ScoringJob
+from shared.topics import SCORING_EXPLAIN
 from tests.stack import ADMIN_KEY, start_stack
 
 
@@ -172,6 +174,7 @@ def bench_rescoring(customers: int, months: int) -> None:
         promoted = "after a promotion: stored feature vectors, every score moves"
         rates[promoted] = _timed_rescore(
             promoted, lambda: run_rescore(db, job, _NoProgress()))  # type: ignore[arg-type]
+        rates[EXPLAINED] = _timed_explanations(db, customers, customers / rates[promoted])
         with db.transaction() as session:
             frame = features_all(session, as_of=utcnow())
         bare_rates = []
@@ -202,6 +205,28 @@ def bench_rescoring(customers: int, months: int) -> None:
         record(f"full rescoring of {customers:,} customers, built-in scorecard",
                result["customers"] / elapsed, "customers/s")
         db.dispose()
+
+
+EXPLAINED = "after a promotion: scores, then the moved scores explained and notified"
+
+
+def _timed_explanations(db: Database, customers: int, scoring_seconds: float) -> float:
+    """The second half of a promotion's rescore: the scoring worker's explain loop (its own
+    thread in a running worker), run here until ``scoring.explain`` is empty. Returns
+    customers/s over both halves, scores and explanations."""
+    explain = next(c for c in build_worker(db).consumers if c.topics == [SCORING_EXPLAIN])
+    with _Stages() as stages:
+        started = time.perf_counter()
+        explained = 0
+        while claimed := explain.run_once():
+            explained += claimed
+        elapsed = time.perf_counter() - started
+    total = scoring_seconds + elapsed
+    print(f"(b) ... then the explain loop: {explained} moved scores explained and their "
+          f"notices sent in {elapsed:.1f}s = {explained / max(elapsed, 1e-9):,.0f}/s; "
+          f"{stages.shares(elapsed)}. Every score current after {scoring_seconds:.1f}s, "
+          f"every reason and notice after {total:.1f}s", flush=True)
+    return customers / total
 
 
 def _timed_rescore(label: str, rescore: Callable[[], dict[str, Any]]) -> float:

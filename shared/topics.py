@@ -16,6 +16,9 @@ INGEST_FXIAOKE = "ingest.fxiaoke"
 SCORING_RESCORE = "scoring.rescore"
 # scoring API -> scoring jobs loop: run background job `job_id` (key: the job id).
 SCORING_JOB = "scoring.job"
+# scoring (a rescore of stored vectors: promotion, rollback) -> scoring worker: explain this
+# customer's moved score, then tell alerts and reviews (payload: the score-changed notice).
+SCORING_EXPLAIN = "scoring.explain"
 # ingest -> alerts: one item per stored event, payload {"event_pk": int, "type": str}.
 ALERTS_EVENT = "alerts.event"
 # scoring -> alerts / reviews: the score or tier moved materially.
@@ -44,6 +47,8 @@ ROUTES: dict[str, Route] = {
                           consumed=True),
     SCORING_RESCORE: Route(producer="ingest", consumer="scoring worker", consumed=True),
     SCORING_JOB: Route(producer="scoring API", consumer="scoring worker", consumed=True),
+    SCORING_EXPLAIN: Route(producer="scoring (rescoring jobs)", consumer="scoring worker",
+                           consumed=True),
     ALERTS_EVENT: Route(producer="ingest", consumer="alerts worker", consumed=True),
     ALERTS_SCORE_CHANGED: Route(producer="scoring", consumer="alerts worker", consumed=True),
     REVIEWS_SCORE_CHANGED: Route(producer="scoring", consumer="reviews worker", consumed=True),

@@ -1,5 +1,6 @@
-"""The scoring worker, declared: rescoring work from ingest (in batches), scoring's own
-background jobs (training, rescoring) on a loop of their own, and the nightly rescore."""
+"""The scoring worker, declared: rescoring work from ingest (in batches), the reasons a
+promotion's rescore left to explain, scoring's own background jobs (training, rescoring) on
+a loop of their own, and the nightly rescore."""
 
 from __future__ import annotations
 
@@ -12,12 +13,13 @@ from sqlalchemy.orm import Session
 
 from services.scoring.jobs.rescore import run_rescore
 from services.scoring.jobs.service import Progress, Runner, create_scheduled_job, run_job
+from services.scoring.scores.explain import explain_batch
 from services.scoring.scores.service import rescore_customers
 from services.scoring.settings import get_scoring_settings
 from shared import queue
 from shared.db import Database
 from shared.models.scoring import ScoringJob
-from shared.topics import SCORING_JOB, SCORING_RESCORE
+from shared.topics import SCORING_EXPLAIN, SCORING_JOB, SCORING_RESCORE
 from shared.worker import Loop, Schedule, Worker
 
 
@@ -68,6 +70,9 @@ def build_worker(db: Database) -> Worker:
         name="scoring", db=db,
         loops=[
             Loop(name="rescore", batch_handlers={SCORING_RESCORE: rescore_batch}),
+            # Reasons after a promotion's rescore: a loop of its own, so the explanations of
+            # 20,000 moved scores never delay the scoring of new events.
+            Loop(name="explain", batch_handlers={SCORING_EXPLAIN: explain_batch}),
             # A loop of its own, so a training run never delays event-driven scores.
             Loop(name="jobs", handlers={SCORING_JOB: handle_job}, batch_size=1,
                  poll_seconds=1.0),

@@ -1,6 +1,7 @@
 """Reasons where they are needed: a rescore explains the scores that moved materially, keeps
 the reasons of unchanged scores, leaves the rest to be explained on first read (and keeps
-them then); a rescore after a promotion scores the stored feature vectors."""
+them then); a rescore after a promotion scores the stored feature vectors first and explains
+the moved ones after, before alerts and reviews are told."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import lightgbm as lgb
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
 from services.scoring.features.definitions import FEATURE_INDEX, FEATURE_NAMES, FEATURE_SET
 from services.scoring.features.service import features_all
@@ -20,9 +21,10 @@ from services.scoring.scores.points import FACTOR
 from services.scoring.simulator.loader import load_into_database
 from services.scoring.simulator.portfolio import SimConfig, simulate
 from shared.db import Database
-from shared.models import utcnow
-from shared.models.scoring import CustomerRisk, ModelChampion, RiskModel, ScoringJob
-from tests.scoring.conftest import READ
+from shared.models import WorkItem, utcnow
+from shared.models.scoring import CustomerRisk, ModelChampion, RiskModel, Score, ScoringJob
+from shared.topics import ALERTS_SCORE_CHANGED, REVIEWS_SCORE_CHANGED, SCORING_EXPLAIN
+from tests.scoring.conftest import READ, drain
 
 
 def _rescore(db: Database, **request: Any) -> dict[str, Any]:
@@ -109,3 +111,90 @@ def test_a_rescore_after_promotion_scores_the_stored_vectors(
     assert all(after[c].scored_at > before[c].scored_at for c in ids)
     assert all(after[c].features == before[c].features for c in ids)
     assert stored[:, FEATURE_INDEX["days_past_due"]].max() > 0  # a portfolio with arrears
+
+
+def _pending(db: Database, topic: str) -> dict[str, dict[str, Any]]:
+    with db.transaction() as session:
+        return {item.key: item.payload for item in session.scalars(
+            select(WorkItem).where(WorkItem.topic == topic, WorkItem.status == "pending"))}
+
+
+def _promote_a_riskier_model(db: Database) -> lgb.Booster:
+    """A successor champion that calls twice as many customers bad: most scores move."""
+    with db.transaction() as session:
+        frame = features_all(session, as_of=utcnow())
+    days_past_due = np.nan_to_num(frame.column("days_past_due"))
+    y = (days_past_due > np.quantile(days_past_due, 0.8)).astype(float)
+    booster = lgb.train({"objective": "binary", "verbose": -1, "num_threads": 1,
+                         "min_data_in_leaf": 5}, lgb.Dataset(frame.matrix, y), 20)
+    with db.transaction() as session:
+        model = RiskModel(name="successor", target="default", source="events",
+                          status="champion", feature_set=FEATURE_SET, feature_set_version=1,
+                          features=list(FEATURE_NAMES), categories={},
+                          model_text=booster.model_to_string(), created_by="test")
+        session.add(model)
+        session.flush()
+        session.get(ModelChampion, "default").model_id = model.id  # type: ignore[union-attr]
+    return booster
+
+
+def test_a_promotion_rescore_scores_first_and_explains_after(
+        db: Database, champion: lgb.Booster) -> None:
+    _rescore(db)
+    drain(db)
+    _empty_score_notices(db)
+    successor = _promote_a_riskier_model(db)
+
+    _rescore(db, features="stored")
+    scored = _risks(db)
+    waiting = _pending(db, SCORING_EXPLAIN)
+    # Every score is the successor's at once; the moved ones wait for their reasons, and
+    # alerts and reviews are not told before those reasons exist.
+    assert len(waiting) >= len(scored) // 2
+    assert all(scored[c].reasons is None for c in waiting if not scored[c].in_default)
+    assert _pending(db, ALERTS_SCORE_CHANGED) == {} == _pending(db, REVIEWS_SCORE_CHANGED)
+
+    drain(db)
+    explained = _risks(db)
+    assert _pending(db, SCORING_EXPLAIN) == {}
+    assert set(_pending(db, ALERTS_SCORE_CHANGED)) == set(waiting)
+    assert _pending(db, REVIEWS_SCORE_CHANGED) == waiting  # the notice, as it was written
+    with db.transaction() as session:
+        history = {(s.customer_id, s.scored_at): s.reasons for s in session.scalars(
+            select(Score).where(Score.target == "default", Score.shadow.is_(False)))}
+    for customer_id in waiting:
+        risk = explained[customer_id]
+        assert risk.scored_at == scored[customer_id].scored_at  # explained, not rescored
+        assert history[(customer_id, risk.scored_at)] == risk.reasons
+        if risk.in_default:
+            continue
+        x = np.array([[np.nan if risk.features[n] is None else risk.features[n]
+                       for n in FEATURE_NAMES]])
+        contrib = successor.predict(x, pred_contrib=True)[0, :-1]
+        top = int(np.argmax(contrib))
+        assert risk.reasons is not None
+        if contrib[top] > 0:  # by the model that scored it, not the one before
+            assert risk.reasons[0]["feature"] == FEATURE_NAMES[top]
+            assert risk.reasons[0]["log_odds"] == pytest.approx(contrib[top], abs=1e-6)
+
+
+def test_a_score_rescored_before_its_explanation_keeps_the_newer_result(
+        db: Database, champion: lgb.Booster) -> None:
+    _rescore(db)
+    drain(db)
+    _promote_a_riskier_model(db)
+    _rescore(db, features="stored")
+    waiting = sorted(_pending(db, SCORING_EXPLAIN))
+    customer_id = next(c for c in waiting if not _risks(db)[c].in_default)
+    with db.transaction() as session:  # a newer scoring with its own (here: no) reasons
+        session.execute(update(CustomerRisk).where(CustomerRisk.customer_id == customer_id)
+                        .values(scored_at=utcnow(), reasons=None))
+    drain(db)
+    assert _risks(db)[customer_id].reasons is None  # left to its first read
+    assert customer_id in _pending(db, ALERTS_SCORE_CHANGED)  # the move is still told
+
+
+def _empty_score_notices(db: Database) -> None:
+    with db.transaction() as session:
+        session.execute(delete(WorkItem).where(WorkItem.topic.in_(
+            [ALERTS_SCORE_CHANGED, REVIEWS_SCORE_CHANGED])))

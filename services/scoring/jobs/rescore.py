@@ -69,7 +69,7 @@ def _rescore_all(db: Database, *, batch: int, trigger: str, total: int, progress
             with db.transaction() as session:
                 score_frame(session, frame, trigger=trigger,
                             now=utcnow() if stored else frame.as_of, policy=policy,
-                            scorers=scorers)
+                            scorers=scorers, explain_later=stored)
             done += len(frame)
             progress(f"scored {done}/{total}", done / max(total, 1))
     return done
@@ -84,7 +84,8 @@ def _run_rescore(db: Database, job: ScoringJob, progress: Progress) -> dict[str,
     flt = dict(job.request.get("filter") or {})
     trigger = str(job.request.get("trigger") or "rescore")[:50]
     batch = int(job.request.get("batch_size") or get_scoring_settings().rescore_batch_size)
-    # After a promotion or rollback only the model changed: score the stored vectors.
+    # After a promotion or rollback only the model changed: score the stored vectors, and
+    # explain the moved scores after (scoring.explain), so every score is current sooner.
     stored = job.request.get("features") == "stored"
     ids = selected_ids(db, flt)
     with db.transaction() as session:
@@ -111,7 +112,7 @@ def _run_rescore(db: Database, job: ScoringJob, progress: Progress) -> dict[str,
                 frames.append(features_for(session, customer_ids=sorted(missing), as_of=now))
             for frame in frames:
                 score_frame(session, frame, trigger=trigger, now=now, policy=policy,
-                            scorers=scorers)
+                            scorers=scorers, explain_later=stored)
         done += len(chunk)
         progress(f"scored {done}/{total}", done / max(total, 1))
     return {"customers": done, "filter": flt, "features": "stored" if stored else "recomputed"}

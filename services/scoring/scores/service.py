@@ -32,7 +32,12 @@ from shared import audit, queue
 from shared.db import Lock, xact_lock
 from shared.models import Customer, utcnow
 from shared.models.scoring import CustomerRisk, Score
-from shared.topics import ALERTS_SCORE_CHANGED, REVIEWS_SCORE_CHANGED, has_consumer
+from shared.topics import (
+    ALERTS_SCORE_CHANGED,
+    REVIEWS_SCORE_CHANGED,
+    SCORING_EXPLAIN,
+    has_consumer,
+)
 
 # A move is material when the tier changes, PD moves by 2 points of percentage, or by a
 # quarter of itself (for PDs from 1 % up).
@@ -76,8 +81,15 @@ def lock_customers(session: Session, customer_ids: Sequence[str]) -> None:
 def score_frame(session: Session, frame: FeatureFrame, *, trigger: str,
                 now: dt.datetime | None = None, policy: TierPolicy | None = None,
                 scorers: dict[str, engine.Scorer] | None = None,
-                shadow: Sequence[engine.Scorer] | None = None) -> list[Scored]:
-    """Score every customer of the frame and store the results (flush only)."""
+                shadow: Sequence[engine.Scorer] | None = None,
+                explain_later: bool = False) -> list[Scored]:
+    """Score every customer of the frame and store the results (flush only).
+
+    ``explain_later``: scores first, explanations after. The moved scores are stored without
+    their (tree model's) reasons, and their score-changed notices go to ``scoring.explain``
+    instead of alerts and reviews: :mod:`services.scoring.scores.explain` adds the reasons,
+    then tells them. For a rescore after a promotion, which moves nearly every score and
+    would otherwise spend most of its time in ``pred_contrib``."""
     if len(frame) == 0:
         return []
     now = now or utcnow()
@@ -105,8 +117,9 @@ def score_frame(session: Session, frame: FeatureFrame, *, trigger: str,
     # Costly reasons (a tree model's) now only where the score moved materially (alerts and
     # reviews are told, and show why); an unchanged score keeps its reasons; any other is
     # explained on first read. A scorecard's reasons come with its PDs: all rows get them.
+    deferred = explain_later and not default.cheap
     explain_now = ~frame.in_default if default.cheap else (
-        np.array(moved, dtype=bool) & ~frame.in_default)
+        np.array(moved, dtype=bool) & ~frame.in_default & (not deferred))
     default_reasons = default.reasons_for(np.flatnonzero(explain_now))
     churn_reasons_now = churn.reasons_for(np.arange(len(ids))) if churn.cheap else {}
     risk_rows: list[dict[str, Any]] = []
@@ -202,7 +215,8 @@ def score_frame(session: Session, frame: FeatureFrame, *, trigger: str,
         repository.bulk_write(session, _table(CustomerRisk), risk_rows,
                               upsert_key="customer_id")
     repository.bulk_write(session, _table(Score), history)
-    for topic in (ALERTS_SCORE_CHANGED, REVIEWS_SCORE_CHANGED):
+    for topic in (SCORING_EXPLAIN,) if deferred else (ALERTS_SCORE_CHANGED,
+                                                      REVIEWS_SCORE_CHANGED):
         if has_consumer(topic):  # not until the alerts and reviews workers exist
             queue.enqueue_batch(session, topic=topic, items=notices, coalesce=False, now=now)
     # A material move is a risk decision: audited with the scores, in their transaction.
