@@ -53,22 +53,25 @@ def bulk_write(session: Session, table: Table, rows: list[dict[str, Any]], *,
 
 
 def bulk_update(session: Session, table: Table, rows: list[dict[str, Any]], *,
-                key: str) -> None:
-    """Update existing rows (all with the same keys) found by their ``key`` column: only
-    the columns given change. A row whose key is not in the table is skipped."""
+                key: str | Sequence[str]) -> None:
+    """Update existing rows (all with the same keys) found by their ``key`` column or
+    columns: only the other columns given change. A row whose key is not in the table is
+    skipped."""
     if not rows:
         return
+    keys = [key] if isinstance(key, str) else list(key)
     columns = list(rows[0])
     if is_postgres(session):
-        sets = ", ".join(f'"{c}" = r."{c}"' for c in columns if c != key)
+        sets = ", ".join(f'"{c}" = r."{c}"' for c in columns if c not in keys)
+        matches = " AND ".join(f't."{k}" = r."{k}"' for k in keys)
         session.execute(text(
             f'UPDATE "{table.name}" AS t SET {sets} '
             f"FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({_record_types(table, columns)}) "
-            f'WHERE t."{key}" = r."{key}"'), {"rows": json.dumps(rows, default=_default)})
+            f"WHERE {matches}"), {"rows": json.dumps(rows, default=_default)})
         return
-    statement = update(table).where(table.c[key] == bindparam("_key")).values(
-        {c: bindparam(c) for c in columns if c != key})
-    session.execute(statement, [{**row, "_key": row[key]} for row in rows])
+    statement = update(table).where(*(table.c[k] == bindparam(f"_key_{k}") for k in keys)).values(
+        {c: bindparam(c) for c in columns if c not in keys})
+    session.execute(statement, [{**row, **{f"_key_{k}": row[k] for k in keys}} for row in rows])
 
 
 def insert_new(session: Session, table: Table, rows: list[dict[str, Any]], *,

@@ -42,6 +42,12 @@ RUNNERS: dict[str, Runner] = {
 }
 
 
+# Explanations per claimed batch: large enough that the batch's fixed cost (claim, locks,
+# reads, the notices' statements) stays small beside pred_contrib, and that the reasons'
+# threads have rows to share; one batch is a few seconds of work at most.
+EXPLAIN_BATCH = 2000
+
+
 def rescore_batch(session: Session, items: Sequence[queue.ClaimedItem]) -> None:
     """Score all the batch's customers set-based (one feature query instead of one per
     customer)."""
@@ -72,7 +78,8 @@ def build_worker(db: Database) -> Worker:
             Loop(name="rescore", batch_handlers={SCORING_RESCORE: rescore_batch}),
             # Reasons after a promotion's rescore: a loop of its own, so the explanations of
             # 20,000 moved scores never delay the scoring of new events.
-            Loop(name="explain", batch_handlers={SCORING_EXPLAIN: explain_batch}),
+            Loop(name="explain", batch_handlers={SCORING_EXPLAIN: explain_batch},
+                 batch_size=EXPLAIN_BATCH),
             # A loop of its own, so a training run never delays event-driven scores.
             Loop(name="jobs", handlers={SCORING_JOB: handle_job}, batch_size=1,
                  poll_seconds=1.0),

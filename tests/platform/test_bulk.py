@@ -54,3 +54,16 @@ def test_bulk_update_changes_only_the_columns_given_and_skips_unknown_keys(
     assert sorted(rows) == ["a", "b"]  # an unknown key inserts nothing
     assert rows["a"] == ("New a", "retail", Decimal("5.50"))
     assert rows["b"] == ("New b", "retail", None)  # industry was not given: unchanged
+
+
+def test_bulk_update_on_several_key_columns_needs_all_of_them_to_match(db: Database) -> None:
+    with db.transaction() as session:
+        bulk_write(session, CUSTOMERS, [_customer("a"), _customer("b", industry="energy")])
+    with db.transaction() as session:
+        bulk_update(session, CUSTOMERS, [
+            {"customer_id": "a", "industry": "retail", "name": "New a"},
+            {"customer_id": "b", "industry": "retail", "name": "Not b"},  # b is energy
+        ], key=("customer_id", "industry"))
+    rows = _rows(db)
+    assert rows["a"][0] == "New a"
+    assert rows["b"][:2] == ("Name b", "energy")

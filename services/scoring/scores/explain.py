@@ -17,10 +17,9 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from services.scoring.features.service import stored_features_page
@@ -28,6 +27,7 @@ from services.scoring.scores import engine
 from services.scoring.scores.service import lock_customers
 from services.scoring.settings import get_scoring_settings
 from shared import queue
+from shared.bulk import bulk_update
 from shared.models import utcnow
 from shared.models.scoring import CustomerRisk, Score
 from shared.topics import ALERTS_SCORE_CHANGED, REVIEWS_SCORE_CHANGED, has_consumer
@@ -69,23 +69,18 @@ def _explain(session: Session, model_id: int, scored_at: dict[str, dt.datetime])
                                  customer_ids=sorted(scored_at))
     rows = np.flatnonzero(~frame.in_default)
     reasons = scorer.score(session, frame).reasons_for(rows)
-    changes: list[dict[str, Any]] = [
-        {"customer": frame.customer_ids[i], "at": scored_at[frame.customer_ids[i]],
-         "reasons": reasons[i]} for i in rows.tolist()]
-    if not changes:
-        return
-    risk: Table = CustomerRisk.__table__  # type: ignore[assignment]
-    history: Table = Score.__table__  # type: ignore[assignment]
-    session.execute(update(risk).where(risk.c.customer_id == bindparam("customer"),
-                                       risk.c.scored_at == bindparam("at"))
-                    .values(reasons=bindparam("reasons", type_=risk.c.reasons.type)),
-                    changes)
-    session.execute(update(history).where(history.c.customer_id == bindparam("customer"),
-                                          history.c.scored_at == bindparam("at"),
-                                          history.c.target == "default",
-                                          history.c.shadow.is_(False))
-                    .values(reasons=bindparam("reasons", type_=history.c.reasons.type)),
-                    changes)
+    kept = [{"customer_id": frame.customer_ids[i], "scored_at": scored_at[frame.customer_ids[i]],
+             "reasons": reasons[i]} for i in rows.tolist()]
+    bulk_update(session, _table(CustomerRisk), kept, key=("customer_id", "scored_at"))
+    # The history entry of that same scoring: the default target's, not a challenger's.
+    bulk_update(session, _table(Score), [{**row, "target": "default", "shadow": False}
+                                         for row in kept],
+                key=("customer_id", "scored_at", "target", "shadow"))
+
+
+def _table(model: type) -> Table:
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table
 
 
 def _same_instant(stored: dt.datetime, noticed: dt.datetime) -> bool:
