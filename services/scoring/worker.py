@@ -43,9 +43,10 @@ RUNNERS: dict[str, Runner] = {
 
 
 # Explanations per claimed batch: large enough that the batch's fixed cost (claim, locks,
-# reads, the notices' statements) stays small beside pred_contrib, and that the reasons'
-# threads have rows to share; one batch is a few seconds of work at most.
-EXPLAIN_BATCH = 2000
+# reads, the notices' statements) stays small beside pred_contrib (500 and 2,000 took 22.8
+# and 21.8 s for 19,000 in bench.scoring b), small enough to finish well inside the queue's
+# lease (RISKWATCH_QUEUE_LEASE_SECONDS, 30 s) on a busy machine: about a second's work.
+EXPLAIN_BATCH = 1000
 
 
 def rescore_batch(session: Session, items: Sequence[queue.ClaimedItem]) -> None:
