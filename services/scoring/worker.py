@@ -78,9 +78,10 @@ def build_worker(db: Database) -> Worker:
         loops=[
             Loop(name="rescore", batch_handlers={SCORING_RESCORE: rescore_batch}),
             # Reasons after a promotion's rescore: a loop of its own, so the explanations of
-            # 20,000 moved scores never delay the scoring of new events.
+            # 20,000 moved scores never delay the scoring of new events; polled once a second
+            # when idle, as it only ever follows a rescoring job.
             Loop(name="explain", batch_handlers={SCORING_EXPLAIN: explain_batch},
-                 batch_size=EXPLAIN_BATCH),
+                 batch_size=EXPLAIN_BATCH, poll_seconds=1.0),
             # A loop of its own, so a training run never delays event-driven scores.
             Loop(name="jobs", handlers={SCORING_JOB: handle_job}, batch_size=1,
                  poll_seconds=1.0),
