@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, text, update
+from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from shared.db import is_postgres
+from shared.db import is_postgres, statement
 
 _PG = postgresql.dialect()  # type: ignore[no-untyped-call]
 
@@ -40,7 +40,7 @@ def bulk_write(session: Session, table: Table, rows: list[dict[str, Any]], *,
         if upsert_key:
             updates = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in columns if c != upsert_key)
             sql += f' ON CONFLICT ("{upsert_key}") DO UPDATE SET {updates}'
-        session.execute(text(sql), {"rows": json.dumps(rows, default=_default)})
+        session.execute(statement(sql), {"rows": json.dumps(rows, default=_default)})
         return
     if upsert_key:
         stmt = sqlite.insert(table)
@@ -64,14 +64,14 @@ def bulk_update(session: Session, table: Table, rows: list[dict[str, Any]], *,
     if is_postgres(session):
         sets = ", ".join(f'"{c}" = r."{c}"' for c in columns if c not in keys)
         matches = " AND ".join(f't."{k}" = r."{k}"' for k in keys)
-        session.execute(text(
+        session.execute(statement(
             f'UPDATE "{table.name}" AS t SET {sets} '
             f"FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({_record_types(table, columns)}) "
             f"WHERE {matches}"), {"rows": json.dumps(rows, default=_default)})
         return
-    statement = update(table).where(*(table.c[k] == bindparam(f"_key_{k}") for k in keys)).values(
+    by_key = update(table).where(*(table.c[k] == bindparam(f"_key_{k}") for k in keys)).values(
         {c: bindparam(c) for c in columns if c not in keys})
-    session.execute(statement, [{**row, **{f"_key_{k}": row[k] for k in keys}} for row in rows])
+    session.execute(by_key, [{**row, **{f"_key_{k}": row[k] for k in keys}} for row in rows])
 
 
 def insert_new(session: Session, table: Table, rows: list[dict[str, Any]], *,
@@ -89,7 +89,7 @@ def insert_new_rows(session: Session, table: Table, rows: list[dict[str, Any]], 
     if is_postgres(session):
         names = ", ".join(f'"{c}"' for c in returning)
         sql = _pg_insert(table, list(rows[0])) + f" ON CONFLICT DO NOTHING RETURNING {names}"
-        result = session.execute(text(sql), {"rows": json.dumps(rows, default=_default)})
+        result = session.execute(statement(sql), {"rows": json.dumps(rows, default=_default)})
         return [tuple(row) for row in result]
     stmt = sqlite.insert(table).on_conflict_do_nothing().returning(
         *(table.c[c] for c in returning))

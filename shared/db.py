@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, TextClause, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.settings import get_settings
+
+
+@functools.lru_cache(maxsize=256)
+def statement(sql: str) -> TextClause:
+    """``text(sql)``, made once per distinct statement text. ``text()`` scans the whole text
+    for bind parameters on every call: 0.16 ms for ingest's 3,000-character store statement,
+    a tenth of a single event's CPU in the ingest API. The texts passed here are built from
+    code (tables, columns, topics), never from input, so they are few."""
+    return text(sql)
 
 
 def normalize_url(url: str) -> str:

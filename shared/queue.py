@@ -28,12 +28,11 @@ from sqlalchemy import (
     func,
     or_,
     select,
-    text,
     update,
 )
 from sqlalchemy.orm import Session
 
-from shared.db import dialect_insert, is_postgres
+from shared.db import dialect_insert, is_postgres, statement
 from shared.models import WorkItem, utcnow
 from shared.settings import get_settings
 from shared.topics import NoConsumer, has_consumer
@@ -198,7 +197,7 @@ def _pg_enqueue(session: Session, *, topic: str, rows: list[dict[str, Any]], coa
                             "coalesce_key": r["coalesce_key"], "coalesced": r["coalesced"]}
                            for r in rows], separators=(",", ":"))
     sql = _PG_ENQUEUE + (_PG_COALESCE if coalesce else "")
-    session.execute(text(sql), {"topic": topic, "status": ItemStatus.PENDING.value,
+    session.execute(statement(sql), {"topic": topic, "status": ItemStatus.PENDING.value,
                                 "max_attempts": max_attempts, "now": now, "rows": document})
 
 

@@ -8,11 +8,11 @@ import json
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, text, update
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from services.alerts.sql import among
-from shared.db import dialect_insert, is_postgres
+from shared.db import dialect_insert, is_postgres, statement
 from shared.models import Customer
 from shared.models.alerts import Alert, AlertComment, AlertRule, AlertStatus, RuleKind
 
@@ -105,7 +105,7 @@ def _pg_upsert(session: Session, rows: Sequence[dict[str, Any]]) -> list[Any]:
             "opened_at", "last_seen_at", "clear_since", "last_notified_at", "updated_at")},
          "notified": row["last_notified_at"] is not None} for row in rows],
         separators=(",", ":"), default=str)
-    return list(session.execute(text(_PG_UPSERT), {"rows": document, "now": now}).all())
+    return list(session.execute(statement(_PG_UPSERT), {"rows": document, "now": now}).all())
 
 
 def mark_clear(session: Session, keys: Collection[str], now: dt.datetime) -> int:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from services.ingest.events.cloudevents import NewEvent
 from shared import queue
-from shared.db import dialect_insert, is_postgres
+from shared.db import dialect_insert, is_postgres, statement
 from shared.models import Customer, CustomerAlias, Event, IndustryOutlook
 
 # Minimal customers carry the oldest possible version, so the first real profile always
@@ -191,7 +191,7 @@ def _store_events_pg(
 ) -> dict[tuple[str, str], tuple[str, int | None]]:
     sql, params = pg_store_statement(events, now=now, rescore_topic=rescore_topic,
                                      rescore_payload=rescore_payload, alerts_topic=alerts_topic)
-    result = session.execute(text(sql), params)
+    result = session.execute(statement(sql), params)
     return {(source, event_id): (customer_id, pk)
             for source, event_id, customer_id, pk in result.all()}
 
