@@ -8,10 +8,11 @@ whole snapshot (no filter), so live scores and training snapshots can never disa
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import BindParameter, Date, bindparam, text
+from sqlalchemy import BindParameter, Date, TextClause, bindparam, text
 from sqlalchemy.orm import Session
 
 from shared.models.base import UtcDateTime
@@ -205,10 +206,22 @@ def raw_feature_rows(
         "asof": as_of, "asof_day": (as_of.astimezone(dt.UTC).date() - EPOCH).days,
         "asof_date": as_of.astimezone(dt.UTC).date(),
     }
+    if customer_ids is not None:
+        params["ids"] = list(customer_ids)
+    statement = _feature_statement(dialect, by_ids=customer_ids is not None)
+    result = session.execute(statement, params)
+    keys = list(result.keys())
+    return [dict(zip(keys, row, strict=True)) for row in result]
+
+
+@functools.lru_cache(maxsize=8)
+def _feature_statement(dialect: str, *, by_ids: bool) -> TextClause:
+    """The feature query, parsed once per shape (``text()`` scans its several thousand
+    characters for parameters on every call)."""
     binds: list[BindParameter[Any]] = [bindparam("asof", type_=UtcDateTime),
                                        bindparam("asof_date", type_=Date)]
     event_filter = None
-    if customer_ids is None:
+    if not by_ids:
         customer_filter = "1 = 1"
     else:
         # An expanded IN list, not ``= ANY(array)``: the statement text then differs by the
@@ -217,9 +230,5 @@ def raw_feature_rows(
         # 1,000-customer page take 9 s instead of 0.2 s).
         customer_filter = "c.customer_id IN :ids"
         event_filter = "e.customer_id IN :ids" if dialect == "postgresql" else None
-        params["ids"] = list(customer_ids)
         binds.append(bindparam("ids", expanding=True))
-    statement = text(_sql(dialect, customer_filter, event_filter)).bindparams(*binds)
-    result = session.execute(statement, params)
-    keys = list(result.keys())
-    return [dict(zip(keys, row, strict=True)) for row in result]
+    return text(_sql(dialect, customer_filter, event_filter)).bindparams(*binds)
