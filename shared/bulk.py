@@ -29,6 +29,12 @@ def _default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+def table_of(model: type) -> Table:
+    """The Core table of an ORM model, typed for the functions below."""
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table
+
+
 def bulk_write(session: Session, table: Table, rows: list[dict[str, Any]], *,
                upsert_key: str | None = None) -> None:
     """Insert ``rows`` (all with the same keys); with ``upsert_key``, update on conflict."""

@@ -8,11 +8,11 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, case, exists, func, literal, select, update
+from sqlalchemy import ColumnElement, case, exists, func, literal, select, update
 from sqlalchemy.orm import Session, aliased
 
 from services.reviews.portfolio import newest_overrides, real_customer
-from shared.bulk import insert_new, insert_new_rows
+from shared.bulk import insert_new, insert_new_rows, table_of
 from shared.db import dialect_insert
 from shared.models import Customer, Event
 from shared.models.base import UtcDateTime
@@ -23,7 +23,7 @@ from shared.models.scoring import CustomerRisk, TierOverride
 def insert_reviews(session: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
     """Open these reviews; a row that would be a second open review of its customer or
     repeat a schedule key is skipped (that is what makes replicas safe). Returns new ids."""
-    return [int(i) for i in insert_new(session, _table(Review), list(rows), returning="id")]
+    return [int(i) for i in insert_new(session, table_of(Review), list(rows), returning="id")]
 
 
 def insert_scheduled_reviews(session: Session, rows: Sequence[dict[str, Any]]
@@ -31,12 +31,7 @@ def insert_scheduled_reviews(session: Session, rows: Sequence[dict[str, Any]]
     """:func:`insert_reviews` for rows with a schedule key: (id, schedule key) of each one
     opened, so the caller knows which rows became reviews."""
     return [(int(i), str(key)) for i, key in insert_new_rows(
-        session, _table(Review), list(rows), returning=("id", "schedule_key"))]
-
-
-def _table(model: type) -> Table:
-    table: Table = model.__table__  # type: ignore[attr-defined]
-    return table
+        session, table_of(Review), list(rows), returning=("id", "schedule_key"))]
 
 
 def open_review_of(session: Session, customer_id: str) -> Review | None:

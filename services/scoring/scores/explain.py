@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 import numpy as np
-from sqlalchemy import Table, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.scoring.features.service import stored_features_page
@@ -27,7 +27,7 @@ from services.scoring.scores import engine
 from services.scoring.scores.service import lock_customers
 from services.scoring.settings import get_scoring_settings
 from shared import queue
-from shared.bulk import bulk_update
+from shared.bulk import bulk_update, table_of
 from shared.models import utcnow
 from shared.models.scoring import CustomerRisk, Score
 from shared.topics import ALERTS_SCORE_CHANGED, REVIEWS_SCORE_CHANGED, has_consumer
@@ -47,16 +47,16 @@ def explain_batch(session: Session, items: Sequence[queue.ClaimedItem]) -> None:
             select(CustomerRisk.customer_id, CustomerRisk.model_id, CustomerRisk.scored_at,
                    CustomerRisk.reasons).where(CustomerRisk.customer_id.in_(ids))):
         if (row.reasons is None and row.model_id is not None
-                and _same_instant(row.scored_at, scored_at[row.customer_id])):
+                and row.scored_at == scored_at[row.customer_id]):
             by_model[row.model_id][row.customer_id] = row.scored_at
     with engine.explain_threads(get_scoring_settings().rescore_explain_threads):
         for model_id, customers in by_model.items():
             _explain(session, model_id, customers)
     notices = [(item.key, item.payload) for item in items]
+    now = utcnow()
     for topic in (ALERTS_SCORE_CHANGED, REVIEWS_SCORE_CHANGED):
         if has_consumer(topic):
-            queue.enqueue_batch(session, topic=topic, items=notices, coalesce=False,
-                                now=utcnow())
+            queue.enqueue_batch(session, topic=topic, items=notices, coalesce=False, now=now)
 
 
 def _explain(session: Session, model_id: int, scored_at: dict[str, dt.datetime]) -> None:
@@ -71,20 +71,8 @@ def _explain(session: Session, model_id: int, scored_at: dict[str, dt.datetime])
     reasons = scorer.score(session, frame).reasons_for(rows)
     kept = [{"customer_id": frame.customer_ids[i], "scored_at": scored_at[frame.customer_ids[i]],
              "reasons": reasons[i]} for i in rows.tolist()]
-    bulk_update(session, _table(CustomerRisk), kept, key=("customer_id", "scored_at"))
+    bulk_update(session, table_of(CustomerRisk), kept, key=("customer_id", "scored_at"))
     # The history entry of that same scoring: the default target's, not a challenger's.
-    bulk_update(session, _table(Score), [{**row, "target": "default", "shadow": False}
+    bulk_update(session, table_of(Score), [{**row, "target": "default", "shadow": False}
                                          for row in kept],
                 key=("customer_id", "scored_at", "target", "shadow"))
-
-
-def _table(model: type) -> Table:
-    table: Table = model.__table__  # type: ignore[attr-defined]
-    return table
-
-
-def _same_instant(stored: dt.datetime, noticed: dt.datetime) -> bool:
-    # SQLite hands back naive UTC times; the notice carries an aware ISO time.
-    if stored.tzinfo is None:
-        stored = stored.replace(tzinfo=dt.UTC)
-    return stored == noticed

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from services.scoring.features.service import FeatureFrame, features_for, features_page
@@ -29,6 +29,7 @@ from services.scoring.tiers.service import (
     tier_in_force,
 )
 from shared import audit, queue
+from shared.bulk import table_of
 from shared.db import Lock, xact_lock
 from shared.models import Customer, utcnow
 from shared.models.scoring import CustomerRisk, Score
@@ -64,11 +65,6 @@ def material_move(previous: dict[str, Any] | None, pd: float, tier: str) -> bool
     if abs(pd - old) >= MATERIAL_ABSOLUTE:
         return True
     return max(pd, old) >= 0.01 and abs(pd - old) >= MATERIAL_RELATIVE * max(old, 1e-9)
-
-
-def _table(model: type) -> Table:
-    table: Table = model.__table__  # type: ignore[attr-defined]
-    return table
 
 
 def lock_customers(session: Session, customer_ids: Sequence[str]) -> None:
@@ -210,11 +206,11 @@ def score_frame(session: Session, frame: FeatureFrame, *, trigger: str,
     if frame.stored:
         # Scored from its stored row, so the row exists: only the score columns change,
         # and the feature vector (the widest column) is not sent back.
-        repository.bulk_update(session, _table(CustomerRisk), risk_rows, key="customer_id")
+        repository.bulk_update(session, table_of(CustomerRisk), risk_rows, key="customer_id")
     else:
-        repository.bulk_write(session, _table(CustomerRisk), risk_rows,
+        repository.bulk_write(session, table_of(CustomerRisk), risk_rows,
                               upsert_key="customer_id")
-    repository.bulk_write(session, _table(Score), history)
+    repository.bulk_write(session, table_of(Score), history)
     for topic in (SCORING_EXPLAIN,) if deferred else (ALERTS_SCORE_CHANGED,
                                                       REVIEWS_SCORE_CHANGED):
         if has_consumer(topic):  # not until the alerts and reviews workers exist
