@@ -20,6 +20,7 @@ import orjson
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
+from shared.bulk import bulk_write
 from shared.models import AuditEntry, utcnow
 
 
@@ -73,9 +74,25 @@ class Fact:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+# Times and dataclasses go to ``str`` as they did with the standard encoder; numpy's
+# numbers are written as numbers.
+_PLAIN_OPTIONS = (orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+                  | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)
+
+
+def _plain(details: dict[str, Any]) -> dict[str, Any]:
+    """The details as plain JSON values, whatever was passed in (anything else as its
+    ``str``)."""
+    try:
+        plain: dict[str, Any] = orjson.loads(orjson.dumps(details, default=str,
+                                                          option=_PLAIN_OPTIONS))
+    except TypeError:  # an integer beyond 64 bits
+        plain = json.loads(json.dumps(details, default=str))
+    return plain
+
+
 def _row(fact: Fact, occurred_at: dt.datetime) -> dict[str, Any]:
-    # Round-trip through JSON so the stored details are plain JSON whatever was passed in.
-    details = json.loads(json.dumps(fact.details, default=str))
+    details = _plain(fact.details)
     content = entry_content(occurred_at=occurred_at, actor=fact.actor, action=fact.action,
                             subject_type=fact.subject_type, subject_id=fact.subject_id,
                             details=details)
@@ -109,10 +126,12 @@ def record(
 
 def record_many(session: Session, facts: Sequence[Fact]) -> None:
     """Append several entries in the caller's transaction with one statement: what a
-    worker's batch decided (score and tier changes, reviews the scheduler opens)."""
+    worker's batch decided (score and tier changes, reviews the scheduler opens). On
+    PostgreSQL the batch travels as one document (an executemany of a promotion's 2,000
+    entries a batch took 0.33 s)."""
     if facts:
         now = utcnow()
-        session.execute(insert(AuditEntry), [_row(fact, now) for fact in facts])
+        bulk_write(session, AUDIT_TABLE, [_row(fact, now) for fact in facts])
 
 
 def entries(

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, TextClause, create_engine, event, text
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Engine,
+    String,
+    TextClause,
+    any_,
+    bindparam,
+    create_engine,
+    event,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -44,6 +56,21 @@ def is_postgres(bind: Session | Engine | Connection) -> bool:
     """The one engine check: PostgreSQL (production) or SQLite (the embedded default)."""
     engine = bind.get_bind() if isinstance(bind, Session) else bind
     return engine.dialect.name == "postgresql"
+
+
+def among(session: Session, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL ``= ANY(array)``, whose SQL text does not change
+    with the number of values, so the driver prepares it once (an IN list of a batch's ids
+    was re-rendered and re-parsed on every query: 0.12 s of a 2,000-customer rescore batch).
+    Not for a query whose plan should depend on how many values there are (the feature
+    query keeps its IN list)."""
+    listed = list(values)
+    if not is_postgres(session):
+        condition: ColumnElement[bool] = column.in_(listed)
+        return condition
+    item = BigInteger() if listed and isinstance(listed[0], int) else String()
+    condition = column == any_(bindparam(None, listed, type_=postgresql.ARRAY(item)))
+    return condition
 
 
 def dialect_insert(session: Session) -> Any:

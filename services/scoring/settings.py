@@ -14,6 +14,10 @@ class ScoringSettings(BaseSettings):
 
     rescore_batch_size: int = Field(
         2000, ge=1, description="customers scored per transaction by a rescoring job")
+    rescore_pages_in_flight: int = Field(
+        2, ge=1, le=16, description=(
+            "pages of customers a rescoring job scores and writes at once, each in its own "
+            "transaction: while one waits on the database the next is computed"))
     rescore_explain_threads: int = Field(
         2, ge=1, le=64, description=(
             "threads a rescoring job gives LightGBM for its reasons (SHAP contributions): "

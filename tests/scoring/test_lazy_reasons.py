@@ -12,7 +12,7 @@ import lightgbm as lgb
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from services.scoring.features.definitions import FEATURE_INDEX, FEATURE_NAMES, FEATURE_SET
 from services.scoring.features.service import features_all
@@ -20,6 +20,8 @@ from services.scoring.jobs.rescore import run_rescore
 from services.scoring.scores.points import FACTOR
 from services.scoring.simulator.loader import load_into_database
 from services.scoring.simulator.portfolio import SimConfig, simulate
+from services.scoring.tiers.schemas import DEFAULT_STRATEGIES, TierConfigIn
+from services.scoring.tiers.service import put_config
 from shared.db import Database
 from shared.models import WorkItem, utcnow
 from shared.models.scoring import CustomerRisk, ModelChampion, RiskModel, Score, ScoringJob
@@ -198,3 +200,50 @@ def _empty_score_notices(db: Database) -> None:
     with db.transaction() as session:
         session.execute(delete(WorkItem).where(WorkItem.topic.in_(
             [ALERTS_SCORE_CHANGED, REVIEWS_SCORE_CHANGED])))
+
+
+def test_pages_scored_at_once_score_every_customer_once(
+        db: Database, champion: lgb.Booster) -> None:
+    """Small pages, so that (on PostgreSQL) two are scored and written at once, each in its
+    own transaction: every customer is scored once, as one page at a time would."""
+    _rescore(db)
+    before = _risks(db)
+    with db.transaction() as session:
+        history = session.scalar(select(func.count()).select_from(Score))
+    result = _rescore(db, features="stored", batch_size=7)
+    assert result["customers"] == len(before) > 7 * 4
+    after = _risks(db)
+    assert set(after) == set(before)
+    for customer_id, risk in after.items():
+        assert risk.scored_at > before[customer_id].scored_at  # each page's own moment
+        assert risk.pd_default == pytest.approx(before[customer_id].pd_default, abs=1e-12)
+        assert risk.reasons == before[customer_id].reasons  # unchanged, so kept
+    with db.transaction() as session:  # nothing moved: no history entry, none twice
+        assert session.scalar(select(func.count()).select_from(Score)) == history
+
+
+def test_a_tier_change_alone_keeps_the_stored_reasons_on_its_history_entry(
+        db: Database, client: TestClient, champion: lgb.Booster) -> None:
+    _rescore(db)
+    low = sorted(c for c, r in _risks(db).items() if r.tier == "low" and not r.in_default)
+    for customer_id in low[:10]:  # explained on first read, and kept
+        assert client.get(f"/v1/customers/{customer_id}/risk", headers=READ).status_code == 200
+    explained = {c: r for c, r in _risks(db).items()
+                 if r.reasons is not None and not r.in_default and r.tier == "low"}
+    assert len(explained) >= 10
+    with db.transaction() as session:  # every PD from 0.1 % up is now high risk
+        put_config(session, actor="test", config=TierConfigIn.model_validate({
+            "thresholds": {"medium": 0.0005, "high": 0.001},
+            "strategies": {k: v.model_dump() for k, v in DEFAULT_STRATEGIES.items()}}))
+    _rescore(db, features="stored")  # same model, same vectors: only tiers change
+    after = _risks(db)
+    with db.transaction() as session:
+        history = {s.customer_id: s for s in session.scalars(
+            select(Score).where(Score.target == "default", Score.shadow.is_(False),
+                                Score.scored_at == next(iter(after.values())).scored_at))}
+    retiered = [c for c in explained if after[c].tier != explained[c].tier]
+    assert retiered
+    for customer_id in retiered:
+        assert after[customer_id].reasons == explained[customer_id].reasons
+        assert history[customer_id].tier == after[customer_id].tier
+        assert history[customer_id].reasons == explained[customer_id].reasons

@@ -11,8 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from services.alerts.sql import among
-from shared.db import dialect_insert, is_postgres, statement
+from shared.db import among, dialect_insert, is_postgres, statement
 from shared.models import Customer
 from shared.models.alerts import Alert, AlertComment, AlertRule, AlertStatus, RuleKind
 

@@ -13,7 +13,7 @@ from sqlalchemy import Text, and_, cast, func, select
 from sqlalchemy.orm import Session
 
 from services.alerts.evaluation.conditions import Facts
-from services.alerts.sql import among as _among
+from shared.db import among as _among
 from shared.models import Customer, Event
 from shared.models.scoring import CustomerRisk, Score, TierOverride
 

@@ -10,8 +10,7 @@ from typing import Any
 from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session
 
-from services.alerts.sql import among
-from shared.db import dialect_insert, is_postgres
+from shared.db import among, dialect_insert, is_postgres
 from shared.models.alerts import Alert
 from shared.models.playbooks import Playbook, PlaybookRun, PlaybookStep, StepStatus
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from services.scoring.features.definitions import FEATURE_INDEX, FEATURE_NAMES
 from services.scoring.features.repository import EPOCH, raw_feature_rows
+from shared.db import among
 from shared.models.scoring import CustomerRisk
 
 
@@ -151,7 +152,7 @@ def stored_features_page(session: Session, *, after: str | None, limit: int,
     if after is not None:
         query = query.where(CustomerRisk.customer_id > after)
     if customer_ids is not None:
-        query = query.where(CustomerRisk.customer_id.in_(list(customer_ids)))
+        query = query.where(among(session, CustomerRisk.customer_id, customer_ids))
     rows = session.execute(query).all()
     n = len(rows)
     vectors = [orjson.loads(r.features) if r.features else {} for r in rows]

@@ -1,25 +1,21 @@
 """Rescoring many customers: set-based feature queries and bulk writes, batch by batch, each
-batch its own transaction (a crash loses at most one batch, and the retry redoes it)."""
+batch its own transaction (a crash loses the batches in flight, and the retry redoes them)."""
 
 from __future__ import annotations
 
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from sqlalchemy import func, select
 
-from services.scoring.features.service import (
-    FeatureFrame,
-    features_for,
-    features_page,
-    stored_features_page,
-)
+from services.scoring.features.service import features_for, stored_features_page
 from services.scoring.jobs.service import Progress
 from services.scoring.scores import engine
 from services.scoring.scores.service import score_frame
 from services.scoring.settings import get_scoring_settings
 from services.scoring.tiers.service import TierPolicy, current_policy
-from shared.db import Database
+from shared.db import Database, is_postgres
 from shared.models import Customer, utcnow
 from shared.models.scoring import CustomerRisk, ScoringJob
 
@@ -48,30 +44,54 @@ def never_scored(db: Database) -> list[str]:
             .where(CustomerRisk.customer_id.is_(None)).order_by(Customer.customer_id)))
 
 
-def _fetch_page(db: Database, after: str | None, batch: int, stored: bool) -> FeatureFrame:
+def _page_ids(db: Database, after: str | None, batch: int, stored: bool) -> list[str]:
+    """The next page's customers in id order (an index range): every customer, or for a
+    rescore of stored vectors every scored one."""
+    table = CustomerRisk if stored else Customer
     with db.read() as session:
+        return list(session.scalars(select(table.customer_id)
+                                    .where(table.customer_id > (after or ""))
+                                    .order_by(table.customer_id).limit(batch)))
+
+
+def _score_page(db: Database, ids: list[str], *, trigger: str, policy: TierPolicy,
+                scorers: dict[str, engine.Scorer], stored: bool) -> int:
+    with db.transaction() as session:
         if stored:
-            return stored_features_page(session, after=after, limit=batch)
-        return features_page(session, as_of=utcnow(), after=after, limit=batch)
+            frame = stored_features_page(session, after=None, limit=len(ids), customer_ids=ids)
+        else:
+            frame = features_for(session, customer_ids=ids, as_of=utcnow())
+        score_frame(session, frame, trigger=trigger, now=utcnow() if stored else frame.as_of,
+                    policy=policy, scorers=scorers, explain_later=stored)
+    return len(frame)
 
 
 def _rescore_all(db: Database, *, batch: int, trigger: str, total: int, progress: Progress,
                  policy: TierPolicy, scorers: dict[str, engine.Scorer], stored: bool) -> int:
-    """Everyone in id order. The next page's features are fetched (by the database, on a
-    second connection) while this page is scored and written, so both cores work."""
+    """Everyone in id order, page by page: up to ``rescore_pages_in_flight`` pages at once,
+    each fetched, scored and written on its own thread, connection and transaction. A page
+    spends most of its time waiting on the database (its feature query, its writes), which
+    then works on one core while the next page is computed on the other. The pages hold
+    different customers, so they never touch the same rows."""
+    # SQLite writes one transaction at a time: a second page would only wait for the first.
+    in_flight = get_scoring_settings().rescore_pages_in_flight if is_postgres(db.engine) else 1
     done = 0
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rescore-fetch") as pool:
-        pending: Future[FeatureFrame] | None = pool.submit(_fetch_page, db, None, batch, stored)
-        while pending is not None:
-            frame = pending.result()
-            pending = (pool.submit(_fetch_page, db, frame.customer_ids[-1], batch, stored)
-                       if len(frame) == batch else None)
-            with db.transaction() as session:
-                score_frame(session, frame, trigger=trigger,
-                            now=utcnow() if stored else frame.as_of, policy=policy,
-                            scorers=scorers, explain_later=stored)
-            done += len(frame)
+    pending: deque[Future[int]] = deque()
+
+    def settle(keep: int) -> None:
+        nonlocal done
+        while len(pending) > keep:
+            done += pending.popleft().result()
             progress(f"scored {done}/{total}", done / max(total, 1))
+
+    with ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="rescore") as pool:
+        after: str | None = None
+        while ids := _page_ids(db, after, batch, stored):
+            settle(in_flight - 1)
+            pending.append(pool.submit(_score_page, db, ids, trigger=trigger, policy=policy,
+                                       scorers=scorers, stored=stored))
+            after = ids[-1]
+        settle(0)
     return done
 
 

@@ -88,9 +88,20 @@ class Scorecard:
                                 for a in self.attributes])
 
     def score(self, matrix: np.ndarray, *, top: int = 3) -> tuple[np.ndarray, list[list[Reason]]]:
+        """Every row's PD and reasons."""
         per_attribute = self.points_matrix(matrix)
+        return self.pd_of(per_attribute), self.reasons_of(matrix, per_attribute, top=top)
+
+    def pd_of(self, per_attribute: np.ndarray) -> np.ndarray:
+        """PDs from :meth:`points_matrix`."""
         total = self.base + per_attribute.sum(axis=1)
-        pd = 1.0 / (1.0 + np.exp((total - OFFSET) / FACTOR))
+        return np.asarray(1.0 / (1.0 + np.exp((total - OFFSET) / FACTOR)))
+
+    def reasons_of(self, matrix: np.ndarray, per_attribute: np.ndarray, *,
+                   top: int = 3) -> list[list[Reason]]:
+        """Reasons of the rows of ``matrix`` (and their rows of :meth:`points_matrix`). The
+        sentences cost twenty times the points: a rescore asks only for the scores that
+        changed."""
         # The `top` attributes costing most points per customer, found for all rows at once.
         order = np.argsort(per_attribute, axis=1, kind="stable")[:, :top]
         costs = np.take_along_axis(per_attribute, order, axis=1)
@@ -108,7 +119,7 @@ class Scorecard:
                             "points": int(points),
                             "text": _sentence(feature, value, int(points))})
             reasons.append(out)
-        return pd, reasons
+        return reasons
 
 
 def _sentence(feature: str, value: float, points: int) -> str:

@@ -33,7 +33,8 @@ class ScoreResult:
 
     pd: np.ndarray
     explain: Callable[[np.ndarray], list[list[Reason]]]
-    # Reasons already computed with the PDs (scorecards): every row gets them, at no cost.
+    # Reasons that need no more than the row (scorecards: a table lookup and a sentence, not
+    # a hundred predictions): every changed score gets them when it is scored.
     cheap: bool = False
 
     def reasons_for(self, rows: np.ndarray) -> dict[int, list[Reason]]:
@@ -72,9 +73,11 @@ class ScorecardScorer:
         self.model_version = card.model_version
 
     def score(self, session: Session, frame: FeatureFrame) -> ScoreResult:
-        pd, reasons = self.card.score(frame.matrix)  # its reasons cost no more than its PD
-        return ScoreResult(pd=pd, explain=lambda rows: [reasons[i] for i in rows.tolist()],
-                           cheap=True)
+        matrix = frame.matrix
+        per_attribute = self.card.points_matrix(matrix)
+        return ScoreResult(pd=self.card.pd_of(per_attribute), cheap=True,
+                           explain=lambda rows: self.card.reasons_of(matrix[rows],
+                                                                     per_attribute[rows]))
 
 
 def contribution_reasons(names: list[str], values: np.ndarray, contrib: np.ndarray,

@@ -28,6 +28,7 @@ from services.scoring.scores.service import lock_customers
 from services.scoring.settings import get_scoring_settings
 from shared import queue
 from shared.bulk import bulk_update, table_of
+from shared.db import among
 from shared.models import utcnow
 from shared.models.scoring import CustomerRisk, Score
 from shared.topics import ALERTS_SCORE_CHANGED, REVIEWS_SCORE_CHANGED, has_consumer
@@ -45,7 +46,7 @@ def explain_batch(session: Session, items: Sequence[queue.ClaimedItem]) -> None:
     by_model: dict[int, dict[str, dt.datetime]] = defaultdict(dict)
     for row in session.execute(
             select(CustomerRisk.customer_id, CustomerRisk.model_id, CustomerRisk.scored_at,
-                   CustomerRisk.reasons).where(CustomerRisk.customer_id.in_(ids))):
+                   CustomerRisk.reasons).where(among(session, CustomerRisk.customer_id, ids))):
         if (row.reasons is None and row.model_id is not None
                 and row.scored_at == scored_at[row.customer_id]):
             by_model[row.model_id][row.customer_id] = row.scored_at

@@ -30,7 +30,7 @@ from services.scoring.tiers.service import (
 )
 from shared import audit, queue
 from shared.bulk import table_of
-from shared.db import Lock, xact_lock
+from shared.db import Lock, among, xact_lock
 from shared.models import Customer, utcnow
 from shared.models.scoring import CustomerRisk, Score
 from shared.topics import (
@@ -56,12 +56,14 @@ class Scored:
     moved: bool
 
 
-def material_move(previous: dict[str, Any] | None, pd: float, tier: str) -> bool:
+def material_move(previous: Any, pd: float, tier: str) -> bool:
+    """Whether a score moved enough to tell alerts and reviews (``previous``: the stored
+    risk's row, None for a first score)."""
     if previous is None:
         return tier != "low"
-    if previous["tier"] != tier:
+    if previous.tier != tier:
         return True
-    old = float(previous["pd_default"])
+    old = float(previous.pd_default)
     if abs(pd - old) >= MATERIAL_ABSOLUTE:
         return True
     return max(pd, old) >= 0.01 and abs(pd - old) >= MATERIAL_RELATIVE * max(old, 1e-9)
@@ -72,6 +74,13 @@ def lock_customers(session: Session, customer_ids: Sequence[str]) -> None:
     writer already does), so an older computation never overwrites a newer one. Locks are
     taken in id order, so two batches never deadlock."""
     xact_lock(session, Lock.CUSTOMER_SCORING, *customer_ids)
+
+
+# What a new score is compared with. Not the stored reasons: an unchanged score keeps its
+# reasons by not writing them (reading and writing them back was a fifth of a rescore).
+_PREVIOUS = (CustomerRisk.customer_id, CustomerRisk.pd_default, CustomerRisk.tier,
+             CustomerRisk.model_version, CustomerRisk.pd_churn,
+             CustomerRisk.churn_model_version, CustomerRisk.overdue_amount)
 
 
 def score_frame(session: Session, frame: FeatureFrame, *, trigger: str,
@@ -100,53 +109,60 @@ def score_frame(session: Session, frame: FeatureFrame, *, trigger: str,
     pd_churn = churn.pd
     points = points_array(pd_default)
     churn_points = points_array(pd_churn)
-    previous = {row.customer_id: row._asdict() for row in session.execute(
-        select(CustomerRisk.customer_id, CustomerRisk.pd_default, CustomerRisk.tier,
-               CustomerRisk.model_version, CustomerRisk.pd_churn,
-               CustomerRisk.churn_model_version, CustomerRisk.reasons,
-               CustomerRisk.churn_reasons, CustomerRisk.overdue_amount
-               ).where(CustomerRisk.customer_id.in_(ids)))}
+    previous = {row.customer_id: row for row in session.execute(
+        select(*_PREVIOUS).where(among(session, CustomerRisk.customer_id, ids)))}
     d_scorer, c_scorer = scorers["default"], scorers["churn"]
     tiers = [policy.tier_for(float(pd)) for pd in pd_default]
-    moved = [material_move(previous.get(cid), float(pd_default[i]), tiers[i])
-             for i, cid in enumerate(ids)]
-    # Costly reasons (a tree model's) now only where the score moved materially (alerts and
-    # reviews are told, and show why); an unchanged score keeps its reasons; any other is
-    # explained on first read. A scorecard's reasons come with its PDs: all rows get them.
+    moved = np.array([material_move(previous.get(cid), float(pd_default[i]), tiers[i])
+                      for i, cid in enumerate(ids)], dtype=bool)
+    default_same = np.array([_same(previous.get(cid), "pd_default", "model_version",
+                                   float(pd_default[i]), d_scorer.model_version)
+                             for i, cid in enumerate(ids)], dtype=bool)
+    churn_same = np.array([_same(previous.get(cid), "pd_churn", "churn_model_version",
+                                 float(pd_churn[i]), c_scorer.model_version)
+                           for i, cid in enumerate(ids)], dtype=bool)
+    # Reasons are computed for the scores that changed; an unchanged score keeps its stored
+    # reasons. A tree model's (costly) only where the score moved materially (alerts and
+    # reviews are told, and show why): any other is explained on first read. A scorecard's
+    # (cheap) wherever the score changed, and for every row of recomputed features, whose
+    # values its sentences quote.
     deferred = explain_later and not default.cheap
-    explain_now = ~frame.in_default if default.cheap else (
-        np.array(moved, dtype=bool) & ~frame.in_default & (not deferred))
+    explain_now = ~frame.in_default & (
+        (~default_same | (not frame.stored)) if default.cheap else (moved & (not deferred)))
     default_reasons = default.reasons_for(np.flatnonzero(explain_now))
-    churn_reasons_now = churn.reasons_for(np.arange(len(ids))) if churn.cheap else {}
+    churn_reasons_now = churn.reasons_for(np.flatnonzero(
+        ~churn_same | (not frame.stored))) if churn.cheap else {}
     risk_rows: list[dict[str, Any]] = []
     history: list[dict[str, Any]] = []
+    # History entries of an unchanged score (its tier or overdue amount changed): they carry
+    # the stored reasons, read below for just those customers.
+    with_stored_reasons: list[dict[str, Any]] = []
     notices: list[tuple[str, dict[str, Any]]] = []  # (customer, score-changed payload)
     results: list[Scored] = []
     feature_rows = [] if frame.stored else frame.rows()
     for i, cid in enumerate(ids):
         pd, tier = float(pd_default[i]), tiers[i]
         prev = previous.get(cid)
-        default_same = (prev is not None and abs(prev["pd_default"] - pd) <= 1e-9
-                        and prev["model_version"] == d_scorer.model_version)
         churn_pd = float(pd_churn[i])
-        churn_same = (prev is not None and prev["pd_churn"] is not None
-                      and abs(prev["pd_churn"] - churn_pd) <= 1e-9
-                      and prev["churn_model_version"] == c_scorer.model_version)
-        if frame.in_default[i]:
-            reasons: list[engine.Reason] | None = [IN_DEFAULT_REASON]
-        else:
-            reasons = default_reasons.get(i, prev["reasons"] if default_same and prev else None)
-        churn_reasons = churn_reasons_now.get(
-            i, prev["churn_reasons"] if churn_same and prev else None)
         risk_row = {
             "customer_id": cid, "pd_default": pd, "points": int(points[i]), "tier": tier,
             "model_id": d_scorer.model_id, "model_version": d_scorer.model_version,
-            "reasons": reasons, "pd_churn": churn_pd, "churn_model_id": c_scorer.model_id,
-            "churn_model_version": c_scorer.model_version, "churn_reasons": churn_reasons,
+            "pd_churn": churn_pd, "churn_model_id": c_scorer.model_id,
+            "churn_model_version": c_scorer.model_version,
             "feature_set": d_scorer.feature_set,
             "feature_set_version": d_scorer.feature_set_version,
             "tier_config_version": policy.version, "trigger": trigger, "scored_at": now,
         }
+        if frame.in_default[i]:
+            risk_row["reasons"] = [IN_DEFAULT_REASON]
+        elif i in default_reasons:
+            risk_row["reasons"] = default_reasons[i]
+        elif not default_same[i]:
+            risk_row["reasons"] = None  # explained later, or on first read
+        if i in churn_reasons_now:
+            risk_row["churn_reasons"] = churn_reasons_now[i]
+        elif not churn_same[i]:
+            risk_row["churn_reasons"] = None
         if not frame.stored:
             risk_row.update({
                 "features": feature_rows[i], "outstanding_balance": frame.outstanding[i],
@@ -158,30 +174,34 @@ def score_frame(session: Session, frame: FeatureFrame, *, trigger: str,
                 "overdue_amount": frame.overdue[i]}
         # The overdue amount is history too: the watch list compares it with the last row
         # before a date, so a change of it alone writes a row.
-        overdue_moved = prev is not None and prev["overdue_amount"] != frame.overdue[i]
-        if not default_same or prev is None or prev["tier"] != tier or overdue_moved:
-            history.append({**base, "target": "default", "pd": pd, "points": int(points[i]),
-                            "tier": tier, "model_id": d_scorer.model_id,
-                            "model_version": d_scorer.model_version,
-                            "feature_set": d_scorer.feature_set,
-                            "feature_set_version": d_scorer.feature_set_version,
-                            "reasons": reasons})
-        if not churn_same:
+        overdue_moved = prev is not None and prev.overdue_amount != frame.overdue[i]
+        if prev is None or not default_same[i] or prev.tier != tier or overdue_moved:
+            entry = {**base, "target": "default", "pd": pd, "points": int(points[i]),
+                     "tier": tier, "model_id": d_scorer.model_id,
+                     "model_version": d_scorer.model_version,
+                     "feature_set": d_scorer.feature_set,
+                     "feature_set_version": d_scorer.feature_set_version,
+                     "reasons": risk_row.get("reasons")}
+            history.append(entry)
+            if "reasons" not in risk_row:
+                with_stored_reasons.append(entry)
+        if not churn_same[i]:
             history.append({**base, "target": "churn", "pd": churn_pd,
                             "points": int(churn_points[i]), "tier": None,
                             "model_id": c_scorer.model_id,
                             "model_version": c_scorer.model_version,
                             "feature_set": c_scorer.feature_set,
                             "feature_set_version": c_scorer.feature_set_version,
-                            "reasons": churn_reasons})
-        results.append(Scored(cid, pd, tier, moved[i]))
+                            "reasons": risk_row.get("churn_reasons")})
+        results.append(Scored(cid, pd, tier, bool(moved[i])))
         if moved[i]:
             payload = {"customer_id": cid, "pd": pd, "points": int(points[i]), "tier": tier,
-                       "previous_pd": None if prev is None else prev["pd_default"],
-                       "previous_tier": None if prev is None else prev["tier"],
+                       "previous_pd": None if prev is None else prev.pd_default,
+                       "previous_tier": None if prev is None else prev.tier,
                        "model_version": d_scorer.model_version, "trigger": trigger,
                        "scored_at": now.isoformat()}
             notices.append((cid, payload))
+    _fill_stored_reasons(session, with_stored_reasons)
     changed = {h["customer_id"] for h in history}
     for scorer in shadow:
         if not changed:
@@ -202,14 +222,7 @@ def score_frame(session: Session, frame: FeatureFrame, *, trigger: str,
                                 "feature_set_version": scorer.feature_set_version,
                                 # A challenger's score is compared, not explained.
                                 "reasons": None})
-    # One statement per table per batch, not one per row.
-    if frame.stored:
-        # Scored from its stored row, so the row exists: only the score columns change,
-        # and the feature vector (the widest column) is not sent back.
-        repository.bulk_update(session, table_of(CustomerRisk), risk_rows, key="customer_id")
-    else:
-        repository.bulk_write(session, table_of(CustomerRisk), risk_rows,
-                              upsert_key="customer_id")
+    _write_risks(session, risk_rows, stored=frame.stored)
     repository.bulk_write(session, table_of(Score), history)
     for topic in (SCORING_EXPLAIN,) if deferred else (ALERTS_SCORE_CHANGED,
                                                       REVIEWS_SCORE_CHANGED):
@@ -218,6 +231,44 @@ def score_frame(session: Session, frame: FeatureFrame, *, trigger: str,
     # A material move is a risk decision: audited with the scores, in their transaction.
     audit.record_many(session, [_change_fact(payload) for _, payload in notices])
     return results
+
+
+def _same(previous: Any, pd_column: str, version_column: str, pd: float,
+          model_version: str) -> bool:
+    """The stored score of this target is this one: the same model gave the same PD."""
+    if previous is None:
+        return False
+    old = getattr(previous, pd_column)
+    return (old is not None and abs(old - pd) <= 1e-9
+            and getattr(previous, version_column) == model_version)
+
+
+def _fill_stored_reasons(session: Session, entries: list[dict[str, Any]]) -> None:
+    """Set the stored reasons on these history entries (a few per batch at most)."""
+    if not entries:
+        return
+    stored: dict[str, Any] = dict(session.execute(
+        select(CustomerRisk.customer_id, CustomerRisk.reasons)
+        .where(among(session, CustomerRisk.customer_id, [e["customer_id"] for e in entries]))
+    ).all())
+    for entry in entries:
+        entry["reasons"] = stored.get(entry["customer_id"])
+
+
+def _write_risks(session: Session, rows: list[dict[str, Any]], *, stored: bool) -> None:
+    """One statement per shape of row: rows that keep their stored reasons leave those
+    columns out, so they are neither sent nor rewritten."""
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        shapes.setdefault(tuple(row), []).append(row)
+    for group in shapes.values():
+        if stored:
+            # Scored from its stored row, so the row exists: only the score columns change,
+            # and the feature vector (the widest column) is not sent back.
+            repository.bulk_update(session, table_of(CustomerRisk), group, key="customer_id")
+        else:
+            repository.bulk_write(session, table_of(CustomerRisk), group,
+                                  upsert_key="customer_id")
 
 
 def _change_fact(notice: dict[str, Any]) -> audit.Fact:
