@@ -10,19 +10,14 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-import orjson
 from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from shared import jsontext
 from shared.db import is_postgres, statement
 
 _PG = postgresql.dialect()  # type: ignore[no-untyped-call]
-
-
-# orjson writes datetimes and dates as isoformat() does, and numpy's scalars as numbers; it
-# encoded a rescore batch's rows 5x faster than json.dumps (0.08 s of 0.8 s per 2,000).
-_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 
 
 def _default(value: Any) -> Any:
@@ -33,7 +28,7 @@ def _default(value: Any) -> Any:
 
 def _document(rows: list[dict[str, Any]]) -> str:
     """The batch as the one JSON text the statement unpacks."""
-    return orjson.dumps(rows, default=_default, option=_OPTIONS).decode()
+    return jsontext.dumps(rows, default=_default)
 
 
 def table_of(model: type) -> Table:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
 import random
 import re
 from collections.abc import Iterable, Sequence
@@ -32,6 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from shared import jsontext
 from shared.db import dialect_insert, is_postgres, statement
 from shared.models import WorkItem, utcnow
 from shared.settings import get_settings
@@ -193,9 +193,9 @@ _PG_ENQUEUE = _PG_INSERT + """
 def _pg_enqueue(session: Session, *, topic: str, rows: list[dict[str, Any]], coalesce: bool,
                 now: dt.datetime, max_attempts: int) -> None:
     """PostgreSQL: the rows travel as one JSON document, unpacked server-side."""
-    document = json.dumps([{"key": r["key"], "payload": r["payload"],
-                            "coalesce_key": r["coalesce_key"], "coalesced": r["coalesced"]}
-                           for r in rows], separators=(",", ":"))
+    document = jsontext.dumps([{"key": r["key"], "payload": r["payload"],
+                                "coalesce_key": r["coalesce_key"], "coalesced": r["coalesced"]}
+                               for r in rows])
     sql = _PG_ENQUEUE + (_PG_COALESCE if coalesce else "")
     session.execute(statement(sql), {"topic": topic, "status": ItemStatus.PENDING.value,
                                 "max_attempts": max_attempts, "now": now, "rows": document})
@@ -241,7 +241,7 @@ def pg_enqueue_coalesced(*, topic: str, source: str, key: str, payload: dict[str
     (so concurrent statements lock coalesce keys in the same order)."""
     _require_consumer(topic)
     p, params = _fragment_params(topic, now)
-    params[f"{p}_payload"] = json.dumps(payload)
+    params[f"{p}_payload"] = jsontext.dumps(payload)
     sql = _PG_INSERT + f"""
     SELECT CAST(:{p}_topic AS text), {key}, CAST(:{p}_payload AS jsonb),
            CAST(:{p}_status AS text), CAST(:{p}_topic AS text) || ':' || {key}, count(*) - 1, 0,

@@ -249,3 +249,13 @@ def test_concurrent_claims_never_take_more_than_their_limit(db: Database,
     for thread in threads:
         thread.join()
     assert sizes == [500] * 4
+
+
+def test_a_batch_keeps_payloads_the_fast_encoder_refuses(db: Database) -> None:
+    """An event's data may carry an integer beyond 64 bits: the batch still goes, whole."""
+    payloads = {"big": {"amount": 2**70, "nested": {"x": [1.5, None, "é"]}},
+                "plain": {"amount": 3}}
+    with db.transaction() as session:
+        queue.enqueue_batch(session, topic=TOPIC, coalesce=False, now=utcnow(),
+                            items=list(payloads.items()))
+    assert {item.key: item.payload for item in _all_items(db)} == payloads
