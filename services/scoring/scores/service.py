@@ -18,7 +18,7 @@ import numpy as np
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from services.scoring.features.service import FeatureFrame, features_for, features_page
+from services.scoring.features.service import FeatureFrame, features_for
 from services.scoring.scores import engine, repository
 from services.scoring.scores.points import points_array
 from services.scoring.tiers.service import (
@@ -296,16 +296,6 @@ def rescore_customers(session: Session, *, customer_ids: Sequence[str],
     now = utcnow()
     frame = features_for(session, customer_ids=ids, as_of=now)
     return score_frame(session, frame, trigger=trigger, now=now)
-
-
-def rescore_page(session: Session, *, after: str | None, limit: int, trigger: str,
-                 policy: TierPolicy | None = None,
-                 scorers: dict[str, engine.Scorer] | None = None) -> tuple[int, str | None]:
-    """Score the next page of customers in id order; returns (count, last id)."""
-    now = utcnow()
-    frame = features_page(session, as_of=now, after=after, limit=limit)
-    score_frame(session, frame, trigger=trigger, now=now, policy=policy, scorers=scorers)
-    return len(frame), (frame.customer_ids[-1] if len(frame) else None)
 
 
 def customer_exists(session: Session, customer_id: str) -> bool:
