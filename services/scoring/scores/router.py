@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Query, Response
+from starlette.concurrency import run_in_threadpool
 
 from services.scoring.scores import service
 from services.scoring.scores.schemas import RiskOut, ScoreOut, ScorePage
@@ -29,19 +30,20 @@ class NotScored(NotFound):
                         "versions and when it was scored. 404 for an unknown customer, "
                         "404 `not-scored` for one the worker has not scored yet.",
             response_model=RiskOut, **secured("risk:read", extra_errors=[404]))
-def get_risk(customer_id: str, db: Database = DatabaseDep,
-             include: Literal["features"] | None = Query(
-                 None, description="`features` adds the feature values")) -> Response:
+async def get_risk(customer_id: str, db: Database = DatabaseDep,
+                   include: Literal["features"] | None = Query(
+                       None, description="`features` adds the feature values")) -> Response:
+    # The hot read runs on the event loop: one indexed statement that takes no lock costs
+    # less than the hop to a worker thread (bench/README.md, "Reads on the event loop").
+    # What can take long (a model parsed, reasons computed and written) is sent to a thread.
     with db.read() as session:
         found = service.lookup_risk(session, customer_id)
-        if not found.exists:
-            raise NotFound(f"No customer {customer_id!r}.")
-        if found.view is None:
-            raise NotScored(f"Customer {customer_id!r} has not been scored yet.")
-        explained = service.explain_missing(session, found.view.risk)
-    if explained:  # the first read of a score that moved too little to explain at once
-        with db.autocommit() as session:
-            service.keep_reasons(session, found.view.risk, explained)
+    if not found.exists:
+        raise NotFound(f"No customer {customer_id!r}.")
+    if found.view is None:
+        raise NotScored(f"Customer {customer_id!r} has not been scored yet.")
+    if service.needs_explaining(found.view.risk):
+        await run_in_threadpool(service.explain_on_read, db, found.view.risk)
     return model_response(RiskOut.of(found.view, include_features=include == "features"))
 
 

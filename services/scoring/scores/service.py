@@ -30,7 +30,7 @@ from services.scoring.tiers.service import (
 )
 from shared import audit, queue
 from shared.bulk import table_of
-from shared.db import Lock, among, xact_lock
+from shared.db import Database, Lock, among, xact_lock
 from shared.models import Customer, utcnow
 from shared.models.scoring import CustomerRisk, Score
 from shared.topics import (
@@ -336,25 +336,47 @@ def lookup_risk(session: Session, customer_id: str, *, now: dt.datetime | None =
         risk=risk, tiering=tier_in_force(policy, risk.pd_default, override)))
 
 
+def _unexplained(risk: CustomerRisk) -> dict[str, tuple[str, int | None]]:
+    """The reasons columns of ``risk`` left empty when it was scored: column -> (target,
+    the model that scored it)."""
+    wanted = {"reasons": ("default", risk.model_id), "churn_reasons": ("churn",
+                                                                       risk.churn_model_id)}
+    return {column: (target, model_id) for column, (target, model_id) in wanted.items()
+            if getattr(risk, column) is None
+            and (target == "default" or risk.pd_churn is not None)}
+
+
+def needs_explaining(risk: CustomerRisk) -> bool:
+    """True when a read of ``risk`` must compute reasons first (explain_missing)."""
+    return bool(_unexplained(risk))
+
+
 def explain_missing(session: Session, risk: CustomerRisk) -> dict[str, list[engine.Reason]]:
     """Reasons of ``risk`` not computed when it was scored, computed now from its stored
     feature vector (and set on it, detached, so nothing is flushed by accident)."""
-    wanted = {"reasons": ("default", risk.model_id), "churn_reasons": ("churn",
-                                                                       risk.churn_model_id)}
     explained: dict[str, list[engine.Reason]] = {}
-    for column, (target, model_id) in wanted.items():
-        if getattr(risk, column) is None and (target == "default" or risk.pd_churn is not None):
-            reasons = engine.explain_stored(session, target=target, model_id=model_id,
-                                            customer_id=risk.customer_id,
-                                            features=risk.features or {})
-            if reasons is not None:
-                explained[column] = reasons
+    for column, (target, model_id) in _unexplained(risk).items():
+        reasons = engine.explain_stored(session, target=target, model_id=model_id,
+                                        customer_id=risk.customer_id,
+                                        features=risk.features or {})
+        if reasons is not None:
+            explained[column] = reasons
     if explained:
         if risk in session:
             session.expunge(risk)
         for column, reasons in explained.items():
             setattr(risk, column, reasons)
     return explained
+
+
+def explain_on_read(db: Database, risk: CustomerRisk) -> None:
+    """The first read of a score that moved too little to explain when it was scored:
+    compute its reasons (set on ``risk``) and keep them."""
+    with db.read() as session:
+        explained = explain_missing(session, risk)
+    if explained:
+        with db.autocommit() as session:
+            keep_reasons(session, risk, explained)
 
 
 def keep_reasons(session: Session, risk: CustomerRisk,
