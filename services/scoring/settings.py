@@ -14,6 +14,11 @@ class ScoringSettings(BaseSettings):
 
     rescore_batch_size: int = Field(
         2000, ge=1, description="customers scored per transaction by a rescoring job")
+    event_batch_size: int = Field(
+        500, ge=1, le=5000, description=(
+            "customers the worker scores per batch from events: it claims what is waiting, "
+            "up to this many, so a backlog is scored in larger batches, each with one "
+            "feature query (a failed batch is retried customer by customer)"))
     rescore_pages_in_flight: int = Field(
         2, ge=1, le=16, description=(
             "pages of customers a rescoring job scores and writes at once, each in its own "

@@ -76,7 +76,11 @@ def build_worker(db: Database) -> Worker:
     return Worker(
         name="scoring", db=db,
         loops=[
-            Loop(name="rescore", batch_handlers={SCORING_RESCORE: rescore_batch}),
+            # Batches as large as the backlog, up to event_batch_size: at 50 customers a
+            # batch the worker fell behind at 500 events/s on 2 cores, its queue growing
+            # to 11,000; at 500 it kept up (bench/README.md, "End-to-end capacity").
+            Loop(name="rescore", batch_handlers={SCORING_RESCORE: rescore_batch},
+                 batch_size=get_scoring_settings().event_batch_size),
             # Reasons after a promotion's rescore: a loop of its own, so the explanations of
             # 20,000 moved scores never delay the scoring of new events; polled once a second
             # when idle, as it only ever follows a rescoring job.

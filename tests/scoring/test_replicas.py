@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 
+import pytest
 from sqlalchemy import func, select
 
+from services.scoring.settings import get_scoring_settings
 from services.scoring.worker import build_worker
 from shared import queue
 from shared.db import Database
@@ -77,3 +80,34 @@ def test_two_replicas_score_every_customer_once(db: Database) -> None:
     with db.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Score)) == history
         assert session.scalar(select(func.count()).select_from(WorkItem)) == changed
+
+
+@pytest.fixture
+def event_batches_of_7(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("RISKWATCH_SCORING_EVENT_BATCH_SIZE", "7")
+    get_scoring_settings.cache_clear()
+    yield
+    get_scoring_settings.cache_clear()
+
+
+def test_a_backlog_is_scored_in_batches_as_large_as_the_setting(db: Database) -> None:
+    # 120 waiting customers: one batch at the default (500); 50 a batch fell behind
+    # 500 events/s. The worker claims what is waiting, so a quiet queue gives small batches.
+    waiting = [f"b-{i:03d}" for i in range(120)]
+    for customer_id in waiting:
+        add_customer(db, customer_id)
+    with db.transaction() as session:
+        for customer_id in waiting:
+            queue.enqueue(session, topic=SCORING_RESCORE, key=customer_id,
+                          payload={"trigger": "event"}, coalesce=True)
+    assert build_worker(db).consumer("rescore").run_once() == len(waiting)
+    with db.sessions() as session:
+        assert sorted(session.scalars(select(CustomerRisk.customer_id))) == waiting
+
+
+def test_the_event_batch_size_is_a_scoring_setting(db: Database,
+                                                   event_batches_of_7: None) -> None:
+    _portfolio(db)
+    _enqueue_all(db)
+    rescore = build_worker(db).consumer("rescore")
+    assert [rescore.run_once() for _ in range(6)] == [7, 7, 7, 7, 2, 0]
