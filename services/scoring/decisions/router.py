@@ -22,7 +22,7 @@ router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
                          "limit, decline when in default or when the tier blocks new credit. "
                          "Every decision is audited. Unknown customer: 404.",
              response_model=CreditDecision, **secured("risk:read", extra_errors=[404, 422]))
-async def credit_decision(body: CreditRequest, request: Request,
+def credit_decision(body: CreditRequest, request: Request,
                     db: Database = DatabaseDep) -> Response:
     # Reads, then one write (the audit entry): each statement commits on its own.
     with db.autocommit() as session:
