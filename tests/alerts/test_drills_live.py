@@ -5,6 +5,7 @@ playbook's run started by that alert, worked to completion, and the timings repo
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -12,16 +13,21 @@ import httpx
 from tests.stack import Stack
 
 
-def _wait(client: httpx.Client, path: str, until: str, timeout: float = 60
-          ) -> dict[str, Any]:
+def _wait_for(client: httpx.Client, path: str, done: Callable[[dict[str, Any]], bool],
+              timeout: float = 60) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
         response = client.get(path)
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
-        if body["status"] == until or time.monotonic() > deadline:
+        if done(body) or time.monotonic() > deadline:
             return body
         time.sleep(0.1)
+
+
+def _wait(client: httpx.Client, path: str, until: str, timeout: float = 60
+          ) -> dict[str, Any]:
+    return _wait_for(client, path, lambda body: body["status"] == until, timeout)
 
 
 def test_a_drill_goes_from_event_to_alert_to_a_completed_run(live: Stack) -> None:
@@ -44,7 +50,10 @@ def test_a_drill_goes_from_event_to_alert_to_a_completed_run(live: Stack) -> Non
         for step in run["steps"]:
             done = client.post(f"/v1/playbook-runs/{run['id']}/steps/{step['position']}/done")
             assert done.status_code == 200, done.text
-        report = client.get(f"/v1/drills/{drill['id']}").json()
+        # The runner records sent_at when its own transaction commits, after ingest has
+        # answered: on SQLite's single writer that can come after the whole drill is done.
+        report = _wait_for(client, f"/v1/drills/{drill['id']}",
+                           lambda body: body["sent_at"] is not None)
         assert report["status"] == "completed" and report["sent_at"] is not None
         assert report["seconds_to_acknowledge"] >= 0
         assert report["seconds_to_complete"] >= report["seconds_to_acknowledge"]
