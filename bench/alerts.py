@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 from sqlalchemy import func, insert, select, update
 
-from bench.common import BENCH_SECRET, fresh_postgres, generator_note, open_loop_events
+from bench.common import bench_stack, fresh_postgres, generator_note, open_loop_events
 from bench.report import record
 from services.alerts.evaluation.service import (
     compiled_rules,
@@ -43,7 +43,7 @@ from shared.models import Customer, Event, WorkItem, utcnow
 from shared.models.alerts import AlertRule
 from shared.models.scoring import CustomerRisk
 from shared.topics import ALERTS_EVENT
-from tests.stack import ADMIN_KEY, start_stack
+from tests.stack import ADMIN_KEY
 
 SIGNAL_RULE = "Bench: transaction over 1,000"
 EXTRA_RULES: tuple[dict[str, Any], ...] = (
@@ -109,8 +109,7 @@ def seed_customers(db: Database, count: int, *, with_risk: bool) -> list[str]:
 # --- (a) the live stack --------------------------------------------------------------------
 
 def bench_latency(rate: float, seconds: float) -> None:
-    with fresh_postgres() as url, start_stack(url, internal_secret=BENCH_SECRET,
-                                              with_workers=False) as stack:
+    with fresh_postgres() as url, bench_stack(url, with_workers=False) as stack:
         db = Database(url)
         rules = seed_rules(db)
         total = int(rate * seconds)

@@ -29,10 +29,10 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
-from bench.common import BENCH_SECRET, closed_loop, fresh_postgres
+from bench.common import bench_stack, closed_loop, fresh_postgres
 from bench.ingest import CUSTOMERS, event
 from bench.report import record
-from tests.stack import ADMIN_KEY, ROOT, free_port, start_stack
+from tests.stack import ADMIN_KEY, ROOT, free_port
 
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 NATS_URL = "nats://127.0.0.1:4222"
@@ -143,8 +143,7 @@ def main() -> None:
     auth = {"Authorization": f"Bearer {ADMIN_KEY}"}
     tag = uuid.uuid4().hex[:8]
     queue, stream = f"bench-{tag}", f"BENCH{tag.upper()}"
-    with fresh_postgres() as url, start_stack(url, internal_secret=BENCH_SECRET,
-                                              with_workers=False) as stack:
+    with fresh_postgres() as url, bench_stack(url, with_workers=False) as stack:
         customers = [{"customer_id": f"cust-{i:04d}", "name": f"Customer {i}"}
                      for i in range(CUSTOMERS)]
         httpx.post(f"{stack.gateway}/v1/customers/batch", json={"customers": customers},

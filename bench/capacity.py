@@ -22,12 +22,12 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bench.alerts import seed_customers
-from bench.common import BENCH_SECRET, fresh_postgres, generator_note, open_loop_events
+from bench.common import bench_stack, fresh_postgres, generator_note, open_loop_events
 from bench.report import record
 from shared.db import Database
 from shared.models import WorkItem
 from shared.models.scoring import CustomerRisk
-from tests.stack import ADMIN_KEY, Stack, start_stack
+from tests.stack import ADMIN_KEY, Stack
 
 TARGET_P99_MS = 1000.0
 
@@ -101,7 +101,7 @@ def run_replicas(replicas: int, rates: list[float], seconds: float) -> float:
     with fresh_postgres() as url:
         db = Database(url)
         ids = seed_customers(db, customers * len(rates), with_risk=False)
-        with start_stack(url, internal_secret=BENCH_SECRET) as stack:
+        with bench_stack(url) as stack:
             for extra in range(1, replicas):
                 stack.start_replica("scoring", extra)
             time.sleep(3)

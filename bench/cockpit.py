@@ -22,14 +22,12 @@ import statistics
 import time
 
 import httpx
-import sqlalchemy as sa
 
-from bench.common import fresh_postgres
+from bench.common import bench_stack, fresh_postgres, vacuum_analyze
 from bench.report import record
 from bench.reviews import prepare
 from services.reviews.worker import due_review_pass
 from shared.db import Database
-from tests.stack import start_stack
 
 TARGET_MS = 300.0
 
@@ -108,17 +106,14 @@ def main() -> None:
             db.dispose()
         # A bulk load leaves the visibility map unset until autovacuum passes; a database
         # in service has been vacuumed, and index-only reads (the watch list's) rely on it.
-        admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.exec_driver_sql("VACUUM ANALYZE")
-        admin.dispose()
+        vacuum_analyze(url)
         measure(url, args)
 
 
 def measure(url: str, args: argparse.Namespace) -> None:
     """Time the pages through a stack started on ``url``, signed in like a browser."""
     secret = os.environ.get("RISKWATCH_INTERNAL_SECRET", "bench-internal-secret-" + "x" * 16)
-    with start_stack(url, internal_secret=secret, with_workers=False) as stack:
+    with bench_stack(url, internal_secret=secret, with_workers=False) as stack:
         api = stack.client()
         api.timeout = httpx.Timeout(120)
         customer = api.get("/v1/reports/concentration?top=1").json()["rows"][0][

@@ -23,11 +23,11 @@ from typing import Any
 import httpx
 
 from bench.alerts import _pct, seed_customers
-from bench.common import BENCH_SECRET, fresh_postgres, generator_note, open_loop_events
+from bench.common import bench_stack, fresh_postgres, generator_note, open_loop_events
 from bench.report import record
 from services.alerts.builtins import ensure_builtins
 from shared.db import Database
-from tests.stack import ADMIN_KEY, Stack, start_stack
+from tests.stack import ADMIN_KEY, Stack
 
 PLAYBOOK = "Customer default"
 SPACING_SECONDS = 0.5  # between two drills: each finds the pipeline as the load leaves it
@@ -77,8 +77,7 @@ def _ts(value: str) -> float:
 
 
 def bench(count: int, rate: float) -> None:
-    with fresh_postgres() as url, start_stack(url, internal_secret=BENCH_SECRET,
-                                              with_workers=False) as stack:
+    with fresh_postgres() as url, bench_stack(url, with_workers=False) as stack:
         db = Database(url)
         with db.transaction() as session:
             ensure_builtins(session)

@@ -10,9 +10,9 @@ import argparse
 import asyncio
 
 from bench import report
-from bench.common import BENCH_SECRET, closed_loop, fresh_postgres
+from bench.common import BENCH_SECRET, bench_stack, closed_loop, fresh_postgres
 from shared.auth import Principal, identity_headers
-from tests.stack import ADMIN_KEY, start_stack
+from tests.stack import ADMIN_KEY
 
 
 def main() -> None:
@@ -20,8 +20,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=4000)
     parser.add_argument("--concurrency", type=int, default=32)
     args = parser.parse_args()
-    with fresh_postgres() as url, start_stack(url, internal_secret=BENCH_SECRET,
-                                              with_workers=False) as stack:
+    with fresh_postgres() as url, bench_stack(url, with_workers=False) as stack:
         path = "/v1/queue/depth"
         signed = identity_headers(Principal("bench", "bench", frozenset({"admin"})),
                                   secret=BENCH_SECRET)

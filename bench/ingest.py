@@ -23,9 +23,9 @@ from typing import Any
 import httpx
 import psycopg
 
-from bench.common import BENCH_SECRET, LoadResult, closed_loop, fresh_postgres
+from bench.common import LoadResult, bench_stack, closed_loop, fresh_postgres
 from bench.report import record
-from tests.stack import ADMIN_KEY, start_stack
+from tests.stack import ADMIN_KEY
 
 CUSTOMERS = 1000
 COPY_COLUMNS = ("source", "event_id", "type", "customer_id", "occurred_at", "received_at",
@@ -194,8 +194,8 @@ def main() -> None:
     args = parser.parse_args()
     auth = {"Authorization": f"Bearer {ADMIN_KEY}"}
     extra_env = {"WEB_CONCURRENCY": str(args.processes)} if args.processes > 1 else {}
-    with fresh_postgres() as url, start_stack(url, internal_secret=BENCH_SECRET,
-                                              with_workers=False, extra_env=extra_env) as stack:
+    with fresh_postgres() as url, bench_stack(url, with_workers=False,
+                                              extra_env=extra_env) as stack:
         # Customers exist up front, as in steady state (and for the COPY baseline's FK).
         customers = [{"customer_id": f"cust-{i:04d}", "name": f"Customer {i}"}
                      for i in range(CUSTOMERS)]

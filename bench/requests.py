@@ -30,14 +30,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-from bench.common import BENCH_SECRET, fresh_postgres, tree_of  # noqa: E402
+from bench.common import bench_stack, fresh_postgres, tree_of  # noqa: E402
 from bench.report import record  # noqa: E402
 from services.scoring.jobs.rescore import run_rescore  # noqa: E402
 from services.scoring.simulator.loader import load_into_database  # noqa: E402
 from services.scoring.simulator.portfolio import SimConfig, simulate  # noqa: E402
 from shared.db import Database  # noqa: E402
 from shared.models.scoring import ScoringJob  # noqa: E402
-from tests.stack import ADMIN_KEY, Stack, start_stack  # noqa: E402
+from tests.stack import ADMIN_KEY, Stack  # noqa: E402
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -204,7 +204,7 @@ def run_before(ref: str, argv: list[str]) -> dict[str, list[float]]:
     """This benchmark on the tree of commit ``ref``: its code, migrations and stack; its
     rate and p99 per request kind."""
     here = Path(__file__)
-    with tree_of(ref, here, here.with_name("report.py")) as tree:
+    with tree_of(ref, here, here.with_name("report.py"), here.with_name("common.py")) as tree:
         out = tree / "before.json"
         index = argv.index("--before")
         rest = argv[:index] + argv[index + 2:]
@@ -247,12 +247,8 @@ def main() -> None:
         print(f"{args.customers} customers with 12 months of history loaded and scored; "
               f"wrk -c {args.connections} for {args.seconds:.0f}s each; load average "
               f"{os.getloadavg()[0]:.1f}", flush=True)
-        # The per-key limit (1,000/s by default) would answer the excess 429 once a route
-        # is faster than that: this bench measures the path, not the limiter.
-        server = {"RISKWATCH_SERVER_WORKERS": str(args.server_workers),
-                  "RISKWATCH_RATE_LIMIT_PER_SECOND": "1000000",
-                  "RISKWATCH_RATE_LIMIT_BURST": "1000000"}
-        with start_stack(url, internal_secret=BENCH_SECRET, with_workers=args.workers,
+        server = {"RISKWATCH_SERVER_WORKERS": str(args.server_workers)}
+        with bench_stack(url, with_workers=args.workers,
                          extra_env=server) as stack:
             for name in args.only.split(","):
                 run_wrk(stack, name, ids, connections=args.connections, seconds=3)  # warm-up

@@ -23,10 +23,10 @@ from typing import Any
 import httpx
 import lightgbm as lgb
 import numpy as np
-from sqlalchemy import create_engine, delete, text
+from sqlalchemy import delete
 
 from bench.capacity import line, measure
-from bench.common import BENCH_SECRET, closed_loop, fresh_postgres
+from bench.common import bench_stack, closed_loop, fresh_postgres, vacuum_analyze
 from bench.report import record
 from services.scoring.features.definitions import FEATURE_NAMES, FEATURE_SET
 from services.scoring.features.service import features_all
@@ -45,7 +45,7 @@ from shared.db import Database
 from shared.models import utcnow
 from shared.models.scoring import ModelChampion, RiskModel, ScoringJob
 from shared.topics import SCORING_EXPLAIN
-from tests.stack import ADMIN_KEY, start_stack
+from tests.stack import ADMIN_KEY
 
 
 class _NoProgress:
@@ -122,7 +122,7 @@ class _Stages:
 
 def bench_latency_and_decisions(customers: int, rate: float, seconds: float,
                                 decisions: int) -> None:
-    with fresh_postgres() as url, start_stack(url, internal_secret=BENCH_SECRET) as stack:
+    with fresh_postgres() as url, bench_stack(url) as stack:
         db = Database(url)
         portfolio = simulate(SimConfig(customers=customers, months=12, seed=3))
         load_into_database(db, portfolio)
@@ -176,7 +176,7 @@ def bench_rescoring(customers: int, months: int) -> None:
             ("stored feature vectors, same champion (nothing moves)", {"features": "stored"}))
         rates: dict[str, float] = {}
         for label, request in runs:
-            _vacuum(url)
+            vacuum_analyze(url)  # as autovacuum would between two rescores
             rates[label] = _timed_rescore(label, lambda request=request: _rescore_all(
                 db, **request))
         rescoring_rate = rates["second run (steady state)"]
@@ -184,7 +184,7 @@ def bench_rescoring(customers: int, months: int) -> None:
         # own rescore job scores the stored vectors, and every customer's score moves.
         job = _promote_a_second_model(db)
         promoted = "after a promotion: stored feature vectors, every score moves"
-        _vacuum(url)
+        vacuum_analyze(url)  # as autovacuum would between two rescores
         rates[promoted] = _timed_rescore(
             promoted, lambda: run_rescore(db, job, _NoProgress()))  # type: ignore[arg-type]
         rates[EXPLAINED] = _timed_explanations(db, customers, customers / rates[promoted])
@@ -240,16 +240,6 @@ def _timed_explanations(db: Database, customers: int, scoring_seconds: float) ->
           f"{stages.shares(elapsed)}. Every score current after {scoring_seconds:.1f}s, "
           f"every reason and notice after {total:.1f}s", flush=True)
     return customers / total
-
-
-def _vacuum(url: str) -> None:
-    """What autovacuum does between two rescores in production: this machine's PostgreSQL
-    runs with autovacuum off, so without it each run would also pay for the dead rows and
-    stale statistics the runs before it left."""
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text("VACUUM ANALYZE"))
-    engine.dispose()
 
 
 def _timed_rescore(label: str, rescore: Callable[[], dict[str, Any]]) -> float:
