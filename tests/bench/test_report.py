@@ -109,6 +109,6 @@ def test_run_all_quick_on_one_bench_writes_its_figure_to_results(tmp_path: Path)
     text = results.read_text()
     assert "**quick run**" in text and "## bench.risk_lookup" in text
     assert "`python -m bench.risk_lookup --customers 200 --rounds 1` — ok" in text
-    assert "| risk lookup, read + one statement | " in text
+    assert "| risk lookup, hot read (no Session) | " in text
     assert "old shape: transaction + 3 queries: " in text and "×" in text
     assert readme.read_text() == f"{report.BEGIN}\nkept\n{report.END}\n"  # quick: untouched

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
 from services.scoring.tiers.schemas import DEFAULT_STRATEGIES
@@ -67,6 +68,33 @@ def test_thresholds_apply_to_stored_risk_at_read_time(db: Database, client: Test
     client.put("/v1/tiers", json=_config(pd / 4, pd / 2), headers=WRITE)
     body = client.get("/v1/customers/c-1/risk", headers=READ).json()
     assert body["tier"] == "high" and body["tier_config_version"] == 1
+
+
+def test_a_risk_read_and_a_decision_query_only_what_they_must(db: Database,
+                                                               client: TestClient) -> None:
+    """The risk and the override are one hot read (shared/hotread.py, which bypasses the
+    engine's events); the tier policy is this process's copy while its version is current.
+    So what reaches the engine is a decision's audit entry, and nothing for a risk read."""
+    _scored(db, "c-1")
+    assert client.get("/v1/customers/c-1/risk", headers=READ).status_code == 200  # policy read
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    engine = client.app.state.db.engine  # type: ignore[attr-defined]
+    sa_event.listen(engine, "before_cursor_execute", seen)
+    try:
+        assert client.get("/v1/customers/c-1/risk", headers=READ).status_code == 200
+        assert statements == []
+        decision = client.post("/v1/decisions/credit", headers=READ, json={
+            "customer_id": "c-1", "amount": "100.00", "currency": "EUR"})
+        assert decision.json()["decision"] == "approve"
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", seen)
+    # (SQLite's BEGIN IMMEDIATE is how shared/db.py opens its write transactions.)
+    assert [s.split("(")[0].strip() for s in statements
+            if not s.startswith("BEGIN")] == ["INSERT INTO audit_entry"]
 
 
 def test_override_is_honoured_until_it_expires_or_is_lifted(db: Database,

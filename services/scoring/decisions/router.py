@@ -24,8 +24,5 @@ router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
              response_model=CreditDecision, **secured("risk:read", extra_errors=[404, 422]))
 def credit_decision(body: CreditRequest, request: Request,
                     db: Database = DatabaseDep) -> Response:
-    # Reads, then one write (the audit entry): each statement commits on its own.
-    with db.autocommit() as session:
-        decision = service.decide(session, request=body,
-                                  actor=current_principal(request).actor)
+    decision = service.decide(db, request=body, actor=current_principal(request).actor)
     return model_response(decision)

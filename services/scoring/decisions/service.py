@@ -6,12 +6,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from services.scoring.decisions.schemas import CreditDecision, CreditRequest, Decision
 from services.scoring.scores.service import explain_missing, keep_reasons, lookup_risk
 from services.scoring.tiers.schemas import Tier
 from shared import audit
+from shared.db import Database
 from shared.errors import NotFound
 from shared.models import utcnow
 
@@ -22,9 +21,11 @@ def _fmt(amount: Decimal, currency: str) -> str:
     return f"{currency} {amount:,.2f}"
 
 
-def decide(session: Session, *, request: CreditRequest, actor: str) -> CreditDecision:
+def decide(db: Database, *, request: CreditRequest, actor: str) -> CreditDecision:
+    """The decision on the risk as stored now (a hot read), then its audit entry: reads,
+    then one write, each statement committing on its own (``Database.autocommit``)."""
     now = utcnow()
-    found = lookup_risk(session, request.customer_id, now=now)
+    found = lookup_risk(db, request.customer_id, now=now)
     if not found.exists:
         raise NotFound(f"No customer {request.customer_id!r}.")
     view = found.view
@@ -84,14 +85,15 @@ def decide(session: Session, *, request: CreditRequest, actor: str) -> CreditDec
             reasons.append(f"Within the available limit of "
                            f"{_fmt(available or Decimal(0), request.currency)} "
                            f"for tier {tiering.tier}.")
-        if decision != Decision.APPROVE:
-            explained = explain_missing(session, risk)  # once per score, then kept
+    with db.autocommit() as session:
+        if view is not None and decision != Decision.APPROVE:
+            explained = explain_missing(session, view.risk)  # once per score, then kept
             if explained:
-                keep_reasons(session, risk, explained)
-            reasons.extend(r["text"] for r in (risk.reasons or [])[:2])
-    entry = audit.record(session, actor=actor, action="credit.decided",
-                         subject_type="customer", subject_id=request.customer_id,
-                         details={**{k: v for k, v in result.items() if k != "strategy"},
-                                  "decision": decision, "reasons": reasons})
+                keep_reasons(session, view.risk, explained)
+            reasons.extend(r["text"] for r in (view.risk.reasons or [])[:2])
+        entry = audit.record(session, actor=actor, action="credit.decided",
+                             subject_type="customer", subject_id=request.customer_id,
+                             details={**{k: v for k, v in result.items() if k != "strategy"},
+                                      "decision": decision, "reasons": reasons})
     return CreditDecision(decision_id=entry.id, decision=decision,
                           reasons=reasons, **result)

@@ -6,13 +6,14 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import Select, bindparam, select
-from sqlalchemy.orm import Session
 
 from services.scoring.tiers.repository import (
     latest_version_subquery,
     override_in_force_subquery,
 )
 from shared.bulk import bulk_update, bulk_write
+from shared.db import Database
+from shared.hotread import HotRead
 from shared.models import Customer
 from shared.models.scoring import CustomerRisk, TierOverride
 
@@ -33,12 +34,24 @@ def _risk_row_statement() -> Select[CustomerRisk, TierOverride, int]:
 # Built once: building it per call (subqueries, joins, the cache key) was a tenth of the
 # scoring service's CPU per risk read under load (py-spy, bench.requests --profile).
 RISK_ROW = _risk_row_statement()
+_RISK_READ = HotRead(RISK_ROW)
+_RISK_COLUMNS = [column.key for column in CustomerRisk.__table__.columns]
+_OVERRIDE_COLUMNS = [column.key for column in TierOverride.__table__.columns]
 
 
-def risk_row(session: Session, customer_id: str, now: dt.datetime) -> RiskRow | None:
+def risk_row(db: Database, customer_id: str, now: dt.datetime) -> RiskRow | None:
     """In one statement: the customer's stored risk, the override in force and the tier
-    policy version (None: no such customer; a None risk: not scored yet)."""
-    row = session.execute(RISK_ROW, {"customer_id": customer_id, "now": now}).first()
+    policy version (None: no such customer; a None risk: not scored yet).
+
+    A hot read (shared/hotread.py): the risk and the override come back as new, detached
+    objects, never attached to a session, so nothing set on them is written by accident."""
+    row = _RISK_READ.first(db, customer_id=customer_id, now=now)
     if row is None:
         return None
-    return row[0], row[1], int(row[2])
+    risk_values = row[:len(_RISK_COLUMNS)]
+    override_values = row[len(_RISK_COLUMNS):len(_RISK_COLUMNS) + len(_OVERRIDE_COLUMNS)]
+    risk = None if risk_values[0] is None else CustomerRisk(
+        **dict(zip(_RISK_COLUMNS, risk_values, strict=True)))
+    override = None if override_values[0] is None else TierOverride(
+        **dict(zip(_OVERRIDE_COLUMNS, override_values, strict=True)))
+    return risk, override, int(row[-1])

@@ -36,8 +36,7 @@ async def get_risk(customer_id: str, db: Database = DatabaseDep,
     # The hot read runs on the event loop: one indexed statement that takes no lock costs
     # less than the hop to a worker thread (bench/README.md, "Risk reads on the event loop").
     # What can take long (a model parsed, reasons computed and written) is sent to a thread.
-    with db.read() as session:
-        found = service.lookup_risk(session, customer_id)
+    found = service.lookup_risk(db, customer_id)
     if not found.exists:
         raise NotFound(f"No customer {customer_id!r}.")
     if found.view is None:

@@ -321,17 +321,17 @@ class RiskLookup:
     view: RiskView | None  # None while not scored yet
 
 
-def lookup_risk(session: Session, customer_id: str, *, now: dt.datetime | None = None
+def lookup_risk(db: Database, customer_id: str, *, now: dt.datetime | None = None
                 ) -> RiskLookup:
     """One statement: the stored risk, the override in force and the policy version (the
     policy itself comes from this process's copy of that version)."""
-    found = repository.risk_row(session, customer_id, now or utcnow())
+    found = repository.risk_row(db, customer_id, now or utcnow())
     if found is None:
         return RiskLookup(exists=False, view=None)
     risk, override, policy_version = found
     if risk is None:
         return RiskLookup(exists=True, view=None)
-    policy = policy_at_version(session, policy_version)
+    policy = policy_at_version(db, policy_version)
     return RiskLookup(exists=True, view=RiskView(
         risk=risk, tiering=tier_in_force(policy, risk.pd_default, override)))
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
 from services.scoring.tiers import repository
@@ -20,6 +21,7 @@ from services.scoring.tiers.schemas import (
     TierConfigOut,
 )
 from shared import audit
+from shared.db import Database
 from shared.errors import NotFound
 from shared.models import utcnow
 from shared.models.scoring import TierConfig, TierOverride
@@ -42,26 +44,28 @@ DEFAULT_POLICY = TierPolicy(version=0, thresholds=Thresholds(),
                             strategies=dict(DEFAULT_STRATEGIES))
 
 
-# This process's copy of the policy it read last, with the engine it came from.
-_policy_cache: tuple[int, TierPolicy] | None = None
+# This process's copy of the policy it read last, with the database it came from (its URL:
+# the engines of a Database's kinds of session are distinct objects on one database).
+_policy_cache: tuple[URL, TierPolicy] | None = None
 
 
 def current_policy(session: Session) -> TierPolicy:
     """The policy in force, read now (and kept for policy_at_version)."""
     global _policy_cache
     policy = _load_policy(session)
-    _policy_cache = (id(session.get_bind().engine), policy)
+    _policy_cache = (session.get_bind().engine.url, policy)
     return policy
 
 
-def policy_at_version(session: Session, version: int) -> TierPolicy:
+def policy_at_version(db: Database, version: int) -> TierPolicy:
     """The policy whose version a query just read (max of tier_config.version, 0 for none):
     this process's copy while it is that version, else read again. Always current, and a
     hot read pays no query for it."""
     cached = _policy_cache
-    if cached and cached[0] == id(session.get_bind().engine) and cached[1].version == version:
+    if cached and cached[0] == db.engine.url and cached[1].version == version:
         return cached[1]
-    return current_policy(session)
+    with db.read() as session:
+        return current_policy(session)
 
 
 def _load_policy(session: Session) -> TierPolicy:
