@@ -171,6 +171,45 @@ def test_a_pass_that_cannot_have_its_locks_gives_way_and_the_next_one_goes_on(
     assert report.deferred is None and "event_2026_06" in report.created
 
 
+def test_a_pass_takes_its_locks_in_ingests_order_so_the_two_never_deadlock(
+        client: TestClient, db: Database) -> None:
+    """Ingest writes an event's customer, then the event. A pass that locked the default
+    partition first and then needed ``customer`` (attaching clones the foreign key) held
+    what a writer waited for while waiting for what the writer held: PostgreSQL cancelled
+    one of them, and when it was the writer, its event was answered 500. The pass must ask
+    for ``customer`` before it holds anything on the event table."""
+    post(client, cloudevent(time=MONTHS[0]))  # a month in the default partition to move
+    writer = db.engine.connect()
+    passes: list[partitions.PartitionReport] = []
+    try:
+        writer.begin()  # an ingest statement's first step: its customers written
+        writer.execute(sa.text(
+            "INSERT INTO customer (customer_id, registration_ids, attributes, incomplete, "
+            "updated_at, created_at) VALUES ('c-lock-order', '{}', '{}', true, now(), now())"))
+        maintainer = threading.Thread(target=lambda: passes.append(maintain(db)))
+        maintainer.start()
+        with db.engine.connect() as watcher:
+            waiting = None
+            deadline = time.monotonic() + 10
+            while waiting is None and time.monotonic() < deadline and maintainer.is_alive():
+                waiting = watcher.execute(sa.text(
+                    "SELECT pid FROM pg_locks WHERE NOT granted AND relation = "
+                    "CAST('customer' AS regclass)")).scalar()
+            assert waiting is not None, "the pass never waited for the writer's customers"
+            held = watcher.execute(sa.text(
+                "SELECT CAST(relation::regclass AS text) FROM pg_locks WHERE pid = :pid "
+                "AND granted AND relation IN (CAST('event' AS regclass), "
+                "CAST('event_default' AS regclass))"), {"pid": waiting}).scalars().all()
+        assert held == []
+        maintainer.join(timeout=10)
+        assert passes and passes[0].deferred  # it gave way to the writer
+        writer.commit()
+    finally:
+        writer.close()
+    assert post(client, cloudevent(time=MONTHS[0].replace("15T", "16T"))) == "accepted"
+    assert "event_2026_06" in maintain(db).created
+
+
 def _blocks(plan: dict[str, Any]) -> int:
     return int(plan.get("Shared Hit Blocks", 0)) + int(plan.get("Shared Read Blocks", 0))
 

@@ -86,8 +86,8 @@ def months_in_default(session: Session) -> set[dt.date]:
 
 def create_partition(session: Session, month: dt.date) -> int:
     """Attach ``month``'s partition, moving its rows out of the default partition first.
-    Returns the rows moved. Writes that would land in the default partition wait until the
-    transaction ends; every other month is written and read as usual."""
+    Returns the rows moved. Writes of customers and of events, which write their customers
+    first, wait until the transaction ends (an empty month's: milliseconds); reads go on."""
     name, lo, hi = partition_name(month), _bound(month), _bound(add_months(month, 1))
     session.execute(text(f"LOCK TABLE {DEFAULT_PARTITION} IN SHARE ROW EXCLUSIVE MODE"))
     session.execute(text(f"CREATE TABLE {name} (LIKE event INCLUDING DEFAULTS)"))
@@ -137,10 +137,18 @@ def maintain(db: Database, *, now: dt.datetime, months_ahead: int,
 
 @contextmanager
 def _maintenance(db: Database) -> Iterator[Session]:
-    """One maintenance transaction: the replicas' lock first, then DDL that will not wait."""
+    """One maintenance transaction: the replicas' lock first, then DDL that will not wait.
+
+    Its table locks come in the order ingest takes them: ``customer`` first. Attaching or
+    dropping a partition adds or removes the event table's foreign key on it, which locks
+    ``customer`` against writes, and ingest writes an event's customer before the event.
+    A pass that locked the default partition first deadlocked with a writer that held
+    customers and waited for that partition, and when PostgreSQL cancelled the writer its
+    events were answered 500 (bench.requests: events dated in a month being moved)."""
     with db.transaction() as session:
         xact_lock(session, Lock.EVENT_PARTITIONS)
         session.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+        session.execute(text("LOCK TABLE customer IN SHARE ROW EXCLUSIVE MODE"))
         yield session
 
 
