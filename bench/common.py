@@ -4,6 +4,7 @@ closed-loop load generator and percentile maths. Loopback traffic only."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import os
 import shutil
@@ -25,7 +26,8 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from shared.db import normalize_url  # noqa: E402
+from services.ingest.events import partitions  # noqa: E402
+from shared.db import Database, normalize_url  # noqa: E402
 from shared.migrate import upgrade  # noqa: E402
 from tests.stack import Stack, start_stack  # noqa: E402
 
@@ -44,7 +46,14 @@ UNLIMITED_RATE = {"RISKWATCH_RATE_LIMIT_PER_SECOND": "1000000",
 @contextmanager
 def bench_stack(database_url: str, *, internal_secret: str = BENCH_SECRET,
                 extra_env: dict[str, str] | None = None, **kwargs: Any) -> Iterator[Stack]:
-    """The whole stack as ``tests.stack.start_stack`` starts it, without the rate limit."""
+    """The whole stack as ``tests.stack.start_stack`` starts it, without the rate limit, on
+    a database whose events sit in their monthly partitions as the ingest worker's hourly
+    job keeps them: a bench loads history straight into the default partition, and the
+    stack's first pass would move it while the bench measures (PostgreSQL's CPU per single
+    event read 1.85 ms with the move under way, 0.71 ms without, bench.requests)."""
+    db = Database(database_url)
+    partitions.maintain(db, now=dt.datetime.now(dt.UTC), months_ahead=3, retention_months=0)
+    db.dispose()
     with start_stack(database_url, internal_secret=internal_secret,
                      extra_env={**UNLIMITED_RATE, **(extra_env or {})}, **kwargs) as stack:
         yield stack

@@ -18,7 +18,6 @@ where the time goes and that the generator was not the limit.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import re
@@ -33,7 +32,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 from bench.common import bench_stack, fresh_postgres, tree_of  # noqa: E402
 from bench.report import record  # noqa: E402
-from services.ingest.events import partitions  # noqa: E402
 from services.scoring.jobs.rescore import run_rescore  # noqa: E402
 from services.scoring.simulator.loader import load_into_database  # noqa: E402
 from services.scoring.simulator.portfolio import SimConfig, simulate  # noqa: E402
@@ -245,11 +243,6 @@ def main() -> None:
         load_into_database(db, portfolio)
         run_rescore(db, ScoringJob(kind="rescore", request={"filter": {}, "trigger": "bench"},
                                    created_by="bench"), lambda *a, **k: None)
-        # The loaded history sits in the default partition; the ingest worker's hourly job
-        # would have moved it into monthly partitions long before: done here, so that the
-        # stack's first pass does not move it while events are measured.
-        partitions.maintain(db, now=dt.datetime.now(dt.UTC), months_ahead=3,
-                            retention_months=0)
         ids = [c["customer_id"] for c in portfolio.customers]
         print(f"{args.customers} customers with 12 months of history loaded and scored; "
               f"wrk -c {args.connections} for {args.seconds:.0f}s each; load average "
