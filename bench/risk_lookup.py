@@ -8,7 +8,7 @@ least):
   risk, the override in force and the policy version, through the ORM (the policy is this
   process's copy);
 - hot read (today's): the same statement on a pooled driver connection without the Session
-  (shared/hotread.py);
+  (shared/hotpath.py);
 - the statement inside a transaction, to separate the gains of autocommit and of one
   statement.
 

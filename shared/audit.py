@@ -17,10 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from shared.bulk import bulk_write
+from shared.db import Database
+from shared.hotpath import HotStatement
 from shared.models import AuditEntry, utcnow
 
 
@@ -122,6 +124,24 @@ def record(
     row = _row(Fact(actor, action, subject_type, subject_id, details or {}), utcnow())
     entry_id = session.execute(APPEND, row).scalar_one()
     return Appended(id=entry_id)
+
+
+# The same append as one statement on its own (shared/hotpath.py): for a decision whose only
+# write is its audit entry, which then needs no session at all.
+_COLUMNS = ("occurred_at", "actor", "action", "subject_type", "subject_id", "details",
+            "content")
+_APPEND_ALONE = HotStatement(insert(AUDIT_TABLE).values(
+    {column: bindparam(column) for column in _COLUMNS}).returning(AUDIT_TABLE.c.id))
+
+
+def append(db: Database, fact: Fact) -> Appended:
+    """:func:`record` as a unit of work of its own: the entry is committed when this returns.
+    For a decision that writes nothing else (an entry must never be kept for a change
+    that was not, nor a change for which no entry was kept)."""
+    appended = _APPEND_ALONE.first(db, **_row(fact, utcnow()))
+    if appended is None:  # RETURNING gives the row inserted, or the insert raised
+        raise RuntimeError("the audit append returned no id")
+    return Appended(id=int(appended[0]))
 
 
 def record_many(session: Session, facts: Sequence[Fact]) -> None:

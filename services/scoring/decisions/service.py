@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from services.scoring.decisions.schemas import CreditDecision, CreditRequest, Decision
-from services.scoring.scores.service import explain_missing, keep_reasons, lookup_risk
+from services.scoring.scores.service import explain_on_read, lookup_risk, needs_explaining
 from services.scoring.tiers.schemas import Tier
 from shared import audit
 from shared.db import Database
@@ -22,8 +22,9 @@ def _fmt(amount: Decimal, currency: str) -> str:
 
 
 def decide(db: Database, *, request: CreditRequest, actor: str) -> CreditDecision:
-    """The decision on the risk as stored now (a hot read), then its audit entry: reads,
-    then one write, each statement committing on its own (``Database.autocommit``)."""
+    """The decision on the risk as stored now, then its audit entry: one statement each on
+    the hot path (shared/hotpath.py), the entry committed on its own. A refusal quotes the
+    score's reasons, computed and kept first if the score has none yet."""
     now = utcnow()
     found = lookup_risk(db, request.customer_id, now=now)
     if not found.exists:
@@ -85,15 +86,14 @@ def decide(db: Database, *, request: CreditRequest, actor: str) -> CreditDecisio
             reasons.append(f"Within the available limit of "
                            f"{_fmt(available or Decimal(0), request.currency)} "
                            f"for tier {tiering.tier}.")
-    with db.autocommit() as session:
-        if view is not None and decision != Decision.APPROVE:
-            explained = explain_missing(session, view.risk)  # once per score, then kept
-            if explained:
-                keep_reasons(session, view.risk, explained)
-            reasons.extend(r["text"] for r in (view.risk.reasons or [])[:2])
-        entry = audit.record(session, actor=actor, action="credit.decided",
-                             subject_type="customer", subject_id=request.customer_id,
-                             details={**{k: v for k, v in result.items() if k != "strategy"},
-                                      "decision": decision, "reasons": reasons})
+    if view is not None and decision != Decision.APPROVE:
+        if needs_explaining(view.risk):
+            explain_on_read(db, view.risk)  # once per score, then kept
+        reasons.extend(r["text"] for r in (view.risk.reasons or [])[:2])
+    entry = audit.append(db, audit.Fact(
+        actor=actor, action="credit.decided", subject_type="customer",
+        subject_id=request.customer_id,
+        details={**{k: v for k, v in result.items() if k != "strategy"},
+                 "decision": decision, "reasons": reasons}))
     return CreditDecision(decision_id=entry.id, decision=decision,
                           reasons=reasons, **result)

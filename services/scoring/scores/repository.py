@@ -13,7 +13,7 @@ from services.scoring.tiers.repository import (
 )
 from shared.bulk import bulk_update, bulk_write
 from shared.db import Database
-from shared.hotread import HotRead
+from shared.hotpath import HotStatement
 from shared.models import Customer
 from shared.models.scoring import CustomerRisk, TierOverride
 
@@ -34,7 +34,7 @@ def _risk_row_statement() -> Select[CustomerRisk, TierOverride, int]:
 # Built once: building it per call (subqueries, joins, the cache key) was a tenth of the
 # scoring service's CPU per risk read under load (py-spy, bench.requests --profile).
 RISK_ROW = _risk_row_statement()
-_RISK_READ = HotRead(RISK_ROW)
+_RISK_READ = HotStatement(RISK_ROW)
 _RISK_COLUMNS = [column.key for column in CustomerRisk.__table__.columns]
 _OVERRIDE_COLUMNS = [column.key for column in TierOverride.__table__.columns]
 
@@ -43,7 +43,7 @@ def risk_row(db: Database, customer_id: str, now: dt.datetime) -> RiskRow | None
     """In one statement: the customer's stored risk, the override in force and the tier
     policy version (None: no such customer; a None risk: not scored yet).
 
-    A hot read (shared/hotread.py): the risk and the override come back as new, detached
+    A hot read (shared/hotpath.py): the risk and the override come back as new, detached
     objects, never attached to a session, so nothing set on them is written by accident."""
     row = _RISK_READ.first(db, customer_id=customer_id, now=now)
     if row is None:

@@ -1,6 +1,7 @@
-"""HotRead: one row of a prebuilt SELECT on a pooled driver connection, without the Session.
-The values must be exactly what the ORM reads, on both engines; the connection goes back to
-the pool as it came (a later transaction still rolls back); a lost server costs one read."""
+"""HotStatement: one statement on a pooled driver connection in autocommit, without the
+Session. The values must be exactly what the ORM reads and writes, on both engines; an
+INSERT … RETURNING commits on its own; the connection goes back to the pool as it came (a
+later transaction still rolls back); a lost server costs one statement."""
 
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
 from shared.db import Database
-from shared.hotread import HotRead
+from shared.hotpath import HotStatement
 from shared.models import Customer, utcnow
 from shared.models.scoring import CustomerRisk
 
-RISK = HotRead(sa.select(CustomerRisk).where(
+RISK = HotStatement(sa.select(CustomerRisk).where(
     CustomerRisk.customer_id == sa.bindparam("customer_id")))
 RISK_COLUMNS = [column.key for column in CustomerRisk.__table__.columns]
 
@@ -63,7 +64,7 @@ def test_bound_values_go_through_the_column_types(db: Database) -> None:
     """``scored_at`` is a UtcDateTime: the bound time goes through its processor (UTC) just
     as in an ORM query, and a naive time is refused by it."""
     _store_risk(db, "hot-2")
-    later = HotRead(sa.select(CustomerRisk.customer_id).where(
+    later = HotStatement(sa.select(CustomerRisk.customer_id).where(
         CustomerRisk.scored_at < sa.bindparam("before", type_=CustomerRisk.scored_at.type)))
     assert later.first(db, before=utcnow()) == ("hot-2",)
     # Compared as UTC instants, not as local wall times (SQLite compares text).
@@ -113,10 +114,39 @@ def test_a_lost_server_connection_costs_one_read(database_url: str, engine_name:
         fresh.dispose()
 
 
-def test_only_one_row_selects_are_taken() -> None:
+def test_an_insert_returning_commits_on_its_own_with_its_values_processed(
+        db: Database) -> None:
+    values = {"customer_id": sa.bindparam("customer_id"), "name": sa.bindparam("name"),
+              "attributes": sa.bindparam("attributes"), "registration_ids": {},
+              "incomplete": False, "updated_at": sa.bindparam("at"),
+              "created_at": sa.bindparam("at")}
+    returning = (Customer.customer_id, Customer.attributes, Customer.updated_at)
+    # Customer.is_drill has a Python-side default, which only the ORM's execution fills in:
+    # left out, it would be sent as NULL, so the statement is refused at once.
+    forgetful = HotStatement(sa.insert(Customer).values(values).returning(*returning))
+    with pytest.raises(TypeError, match="is_drill"):
+        forgetful.first(db, customer_id="hot-new", name="x", attributes={}, at=utcnow())
+    append = HotStatement(sa.insert(Customer).values(
+        {**values, "is_drill": False}).returning(*returning))
+    at = dt.datetime(2026, 12, 1, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    row = append.first(db, customer_id="hot-new", name="新客户", attributes={"crm": "zoho"},
+                       at=at)
+    assert row == ("hot-new", {"crm": "zoho"}, at)  # the same instant, UTC-aware
+    with db.read() as session:  # committed: another connection sees it
+        stored = session.get(Customer, "hot-new")
+        assert stored is not None and stored.name == "新客户"
+        assert stored.updated_at == at and stored.attributes == {"crm": "zoho"}
+    with pytest.raises(DBAPIError):  # the primary key taken: an error, nothing stored twice
+        append.first(db, customer_id="hot-new", name="again", attributes={}, at=at)
+    assert append.first(db, customer_id="hot-next", name="next", attributes={}, at=at)
+
+
+def test_only_single_statements_that_return_a_row_are_taken() -> None:
+    with pytest.raises(TypeError):  # a write that returns nothing
+        HotStatement(sa.insert(Customer).values(customer_id="x"))
     with pytest.raises(TypeError):
-        HotRead(sa.insert(Customer).values(customer_id="x"))  # type: ignore[arg-type]
-    in_list = HotRead(sa.select(Customer.customer_id).where(
+        HotStatement(sa.update(Customer).values(name="x"))  # type: ignore[arg-type]
+    in_list = HotStatement(sa.select(Customer.customer_id).where(
         Customer.customer_id.in_(sa.bindparam("ids", expanding=True))))
     memory = Database("sqlite://")
     with pytest.raises(TypeError):

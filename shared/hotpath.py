@@ -1,16 +1,21 @@
-"""One row of a prebuilt SELECT, read on a pooled driver connection without the Session.
+"""One statement on a request's hot path: run on a pooled driver connection in autocommit,
+without the Session.
 
-For the few reads on a request's hot path (GET /risk, credit decisions): there the Session,
-the Connection and the Result wrapped around one indexed statement cost more CPU than the
-statement and its round trip together. Measured in-process on PostgreSQL for the risk
-statement: 0.52 ms of the caller's CPU through ``Database.read()``, 0.19 ms here
-(bench/risk_lookup.py).
+For the few statements a hot route sends (GET /risk's read; a credit decision's read and its
+audit entry): there the Session, the Connection and the Result wrapped around one statement
+cost more CPU than the statement and its round trip together. Measured in-process on
+PostgreSQL: the risk read 0.52 ms of the caller's CPU through ``Database.read()``, 0.19 ms
+here; an audit append 0.36–0.43 ms through ``Database.autocommit()``, 0.14–0.18 ms here
+(bench/risk_lookup.py, bench/README.md).
 
-What stays SQLAlchemy's: the SQL (compiled once per dialect from the same ``select``), and
-each column type's own bind and result processing, so a value reads back exactly as the
-ORM would give it (UTC-aware times, decimals, JSON) on PostgreSQL and SQLite alike. What is
-left out is only the machinery around one execution: events, the unit of work, the result
-object. Hence SELECT only: a write belongs in ``Database.transaction()``.
+What stays SQLAlchemy's: the SQL (compiled once per dialect from the same construct), and
+each column type's own bind and result processing, so values go in and come back exactly as
+through the ORM (UTC-aware times, decimals, JSON) on PostgreSQL and SQLite alike. What is
+left out is the machinery around one execution: events, the unit of work, the result object.
+
+Hence one statement that stands alone: a SELECT, or an INSERT … RETURNING that commits by
+itself (``Database.autocommit()``'s rule). Writes that must commit together belong in
+``Database.transaction()``.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select
+from sqlalchemy import Insert, Select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 
@@ -39,13 +44,14 @@ class _Plan:
     results: list[Processor] | None = field(default=None)  # set at the first row
 
 
-class HotRead:
-    """``HotRead(select(...)).first(db, name=value, ...)``: the first row as a tuple of
-    column values, or None."""
+class HotStatement:
+    """``HotStatement(select(...)).first(db, name=value, ...)``: the first row as a tuple of
+    column values, or None. An ``insert(...).returning(...)`` gives the row it returned."""
 
-    def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
-        if not statement.is_select:
-            raise TypeError("HotRead runs SELECT statements only")
+    def __init__(self, statement: Select[*tuple[Any, ...]] | Insert) -> None:
+        if not (isinstance(statement, Select)
+                or (isinstance(statement, Insert) and statement.exported_columns)):
+            raise TypeError("HotStatement runs a SELECT or an INSERT ... RETURNING")
         self.statement = statement
         self._plans: dict[str, _Plan] = {}
 
@@ -64,7 +70,7 @@ class HotRead:
         if plan.results is None:
             plan.results = [
                 column.type.dialect_impl(dialect).result_processor(dialect, column_type)
-                for column, column_type in zip(self.statement.selected_columns,
+                for column, column_type in zip(self.statement.exported_columns,
                                                (d[1] for d in description), strict=True)]
         return tuple(value if process is None or value is None else process(value)
                      for process, value in zip(plan.results, row, strict=True))
@@ -73,7 +79,11 @@ class HotRead:
         compiled = self.statement.compile(dialect=dialect)
         binds = compiled.binds
         if any(bind.expanding for bind in binds.values()):
-            raise TypeError("HotRead takes no IN lists (expanding parameters)")
+            raise TypeError("HotStatement takes no IN lists (expanding parameters)")
+        # The ORM fills these in at each execution; here they would be sent as NULL.
+        defaulted = [column.key for column in getattr(compiled, "insert_prefetch", ())]
+        if defaulted:
+            raise TypeError(f"HotStatement computes no column defaults: give {defaulted}")
         plan = _Plan(
             sql=compiled.string,
             positional=list(compiled.positiontup or []) if dialect.positional else None,
@@ -87,8 +97,8 @@ class HotRead:
     @staticmethod
     def _execute(db: Database, sql: str, arguments: Any
                  ) -> tuple[Sequence[Any] | None, Any]:
-        """One statement on a connection from the engine's pool, in autocommit (no BEGIN and
-        no ROLLBACK round trip), which it leaves as it found it."""
+        """One statement on a connection from the engine's pool, in autocommit (no BEGIN,
+        COMMIT or ROLLBACK round trip), which it leaves as it found it."""
         dialect = db.engine.dialect
         connection = db.engine.raw_connection()
         cursor = None
@@ -109,8 +119,6 @@ class HotRead:
                     driver.autocommit = was_autocommit
             return row, description
         except dialect.loaded_dbapi.Error as exc:
-            # As the engine would: a lost server invalidates the pool, so the next read
-            # connects anew instead of taking another dead connection.
             if dialect.is_disconnect(exc, connection, cursor):
                 # The pool's own call, as Connection makes it: every connection older
                 # than now is replaced at its next checkout.
