@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import ItemsView, Iterator, Mapping
+from collections.abc import Callable, ItemsView, Iterator, Mapping
 
 import pytest
 from fastapi.testclient import TestClient
 
 from services.scoring.app import create_app
+from services.scoring.settings import get_scoring_settings
 from services.scoring.worker import build_worker
 from shared.db import Database
 from tests.conftest import auth_headers
@@ -53,3 +54,15 @@ def drain(db: Database, rounds: int = 20) -> int:
         if n == 0:
             break
     return handled
+
+
+@pytest.fixture
+def scoring_setting(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str, str], None]]:
+    """``scoring_setting("event_batch_size", "7")``: a scoring setting for one test (its
+    ``RISKWATCH_SCORING_*`` variable), read anew now and again after the test."""
+    def setting(name: str, value: str) -> None:
+        monkeypatch.setenv(f"RISKWATCH_SCORING_{name.upper()}", value)
+        get_scoring_settings.cache_clear()
+
+    yield setting
+    get_scoring_settings.cache_clear()

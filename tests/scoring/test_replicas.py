@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable
 
-import pytest
 from sqlalchemy import func, select
 
-from services.scoring.settings import get_scoring_settings
 from services.scoring.worker import build_worker
 from shared import queue
 from shared.db import Database
@@ -82,14 +80,6 @@ def test_two_replicas_score_every_customer_once(db: Database) -> None:
         assert session.scalar(select(func.count()).select_from(WorkItem)) == changed
 
 
-@pytest.fixture
-def event_batches_of_7(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("RISKWATCH_SCORING_EVENT_BATCH_SIZE", "7")
-    get_scoring_settings.cache_clear()
-    yield
-    get_scoring_settings.cache_clear()
-
-
 def test_a_backlog_is_scored_in_batches_as_large_as_the_setting(db: Database) -> None:
     # 120 waiting customers: one batch at the default (500); 50 a batch fell behind
     # 500 events/s. The worker claims what is waiting, so a quiet queue gives small batches.
@@ -105,8 +95,9 @@ def test_a_backlog_is_scored_in_batches_as_large_as_the_setting(db: Database) ->
         assert sorted(session.scalars(select(CustomerRisk.customer_id))) == waiting
 
 
-def test_the_event_batch_size_is_a_scoring_setting(db: Database,
-                                                   event_batches_of_7: None) -> None:
+def test_the_event_batch_size_is_a_scoring_setting(
+        db: Database, scoring_setting: Callable[[str, str], None]) -> None:
+    scoring_setting("event_batch_size", "7")
     _portfolio(db)
     _enqueue_all(db)
     rescore = build_worker(db).consumer("rescore")

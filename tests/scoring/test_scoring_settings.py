@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from services.scoring.settings import get_scoring_settings
 from shared.db import Database
 from shared.models import AuditEntry
 from tests.scoring.conftest import READ, WRITE
 from tests.scoring.factories import add_customer
 
 
-@pytest.fixture
-def upload_cap_of_100_bytes(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("RISKWATCH_SCORING_MAX_TRAINING_UPLOAD_BYTES", "100")
-    get_scoring_settings.cache_clear()
-    yield
-    get_scoring_settings.cache_clear()
-
-
 def test_a_training_csv_above_the_configured_upload_cap_is_refused(
-        db: Database, client: TestClient, upload_cap_of_100_bytes: None) -> None:
+        db: Database, client: TestClient, scoring_setting: Callable[[str, str], None]) -> None:
+    scoring_setting("max_training_upload_bytes", "100")
     csv = "outcome,x\n" + "0,1\n" * 50
     answer = client.post("/v1/models/train-from-file", headers=WRITE,
                          files={"file": ("big.csv", csv.encode(), "text/csv")},
