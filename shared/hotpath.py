@@ -78,8 +78,10 @@ class HotStatement:
     def _plan(self, dialect: Dialect) -> _Plan:
         compiled = self.statement.compile(dialect=dialect)
         binds = compiled.binds
-        if any(bind.expanding for bind in binds.values()):
+        if any(bind.expanding for bind in binds.values()) or "__[POSTCOMPILE_" in compiled.string:
             raise TypeError("HotStatement takes no IN lists (expanding parameters)")
+        if getattr(compiled, "escaped_bind_names", None):
+            raise TypeError("HotStatement takes plain parameter names only")
         # The ORM fills these in at each execution; here they would be sent as NULL.
         defaulted = [column.key for column in getattr(compiled, "insert_prefetch", ())]
         if defaulted:
