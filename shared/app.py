@@ -47,9 +47,9 @@ async def get_db(request: Request) -> Database:
       ``db_pool_size`` + ``db_max_overflow``).
 
     A hot read of one indexed statement that takes no lock may instead be an ``async``
-    route and run its ``db.read()`` block on the event loop (GET /risk): the hop to a worker
-    thread cost more than the statement. Writes stay on threads, so a commit's flush to disk
-    never stops the loop.
+    route and run its read on the event loop (GET /risk, through shared/hotpath.py): the
+    hop to a worker thread cost more than the statement. Writes stay on threads, so a
+    commit's flush to disk never stops the loop.
 
     Async (no thread hop): it only reads the app's state.
     """
