@@ -1,5 +1,6 @@
-"""The audit log's write side: every decision appends one entry in the caller's transaction,
-without a lock and without reading other rows. A sequencer integrates committed entries into
+"""The audit log's write side: every decision appends one entry in the caller's transaction
+(or, for a decision that writes nothing else, as a unit of its own: :func:`append`), without a
+lock and without reading other rows. A sequencer integrates committed entries into
 a verifiable Merkle tree later (shared/transparency/log.py), so appends never wait on each
 other: an entry is durable exactly when the business change it records is.
 
