@@ -39,7 +39,7 @@ class _Plan:
 
     sql: str
     positional: Sequence[str] | None  # parameter order for a positional driver (SQLite)
-    defaults: dict[str, Any]  # values of the statement's own literal bind parameters
+    defaults: dict[str, Any]  # the statement's own literal values, already processed
     bind: dict[str, Processor]
     results: list[Processor] | None = field(default=None)  # set at the first row
 
@@ -58,10 +58,12 @@ class HotStatement:
     def first(self, db: Database, **params: Any) -> tuple[Any, ...] | None:
         dialect = db.engine.dialect
         plan = self._plans.get(dialect.name) or self._plan(dialect)
-        values = {**plan.defaults, **params}
-        for name, process in plan.bind.items():
-            if process is not None:
-                values[name] = process(values[name])
+        values = dict(plan.defaults)
+        for name, value in params.items():
+            if name not in plan.bind:  # a value the statement would silently drop
+                raise TypeError(f"HotStatement has no parameter {name!r}")
+            process = plan.bind[name]
+            values[name] = value if process is None else process(value)
         arguments: Any = (values if plan.positional is None
                           else [values[name] for name in plan.positional])
         row, description = self._execute(db, plan.sql, arguments)
@@ -86,13 +88,18 @@ class HotStatement:
         defaulted = [column.key for column in getattr(compiled, "insert_prefetch", ())]
         if defaulted:
             raise TypeError(f"HotStatement computes no column defaults: give {defaulted}")
+        bind: dict[str, Processor] = {
+            name: parameter.type.dialect_impl(dialect).bind_processor(dialect)
+            for name, parameter in binds.items()}
         plan = _Plan(
             sql=compiled.string,
             positional=list(compiled.positiontup or []) if dialect.positional else None,
-            defaults={name: bind.value for name, bind in binds.items()
-                      if bind.value is not None or not bind.required},
-            bind={name: bind.type.dialect_impl(dialect).bind_processor(dialect)
-                  for name, bind in binds.items()})
+            # The statement's own values, processed once here rather than at every call.
+            defaults={name: parameter.value if (process := bind[name]) is None
+                      else process(parameter.value)
+                      for name, parameter in binds.items()
+                      if parameter.value is not None or not parameter.required},
+            bind=bind)
         self._plans[dialect.name] = plan
         return plan
 
