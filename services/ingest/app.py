@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from services.ingest.customers.router import router as customers_router
 from services.ingest.events.router import router as events_router
+from services.ingest.events.router import single_event_commits
 from services.ingest.imports.router import router as imports_router
 from services.ingest.settings import IngestSettings, get_ingest_settings
 from services.ingest.sources.router import router as sources_router
@@ -22,6 +23,10 @@ TAGS = [
 
 def create_app(database_url: str | None = None,
                settings: IngestSettings | None = None) -> FastAPI:
+    def on_startup(app: FastAPI) -> None:
+        app.state.single_events = single_event_commits(
+            app.state.db, max_items=app.state.ingest_settings.max_batch_events)
+
     app = create_service_app(
         name="ingest",
         title="riskwatch ingest",
@@ -30,6 +35,7 @@ def create_app(database_url: str | None = None,
                  imports_router],
         tags=TAGS,
         database_url=database_url,
+        on_startup=on_startup,
     )
     app.state.ingest_settings = settings or get_ingest_settings()
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -35,6 +36,7 @@ from shared.errors import (
     ValidationFailed,
     field_error,
 )
+from shared.group_commit import GroupCommit
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 
@@ -68,7 +70,22 @@ def batch_response(outcomes: list[EventOutcome]) -> JSONResponse:
 
 def single_event_response(session: Session, item: Any) -> JSONResponse:
     """Store one event: 202 accepted, 200 duplicate, 422 naming its invalid fields."""
-    outcome = ingest_events(session, items=[item], field_prefix=False)[0]
+    return single_outcome_response(ingest_events(session, items=[item], field_prefix=False)[0])
+
+
+def single_event_commits(db: Database, *, max_items: int) -> GroupCommit[Any, EventOutcome]:
+    """``POST /v1/events`` requests that arrive together share one transaction and commit
+    (shared/group_commit.py); each is still answered with its own event's outcome."""
+
+    def store(items: list[Any]) -> list[EventOutcome]:
+        with db.transaction() as session:
+            outcomes = ingest_events(session, items=items, field_prefix=False)
+        return [replace(outcome, index=0) for outcome in outcomes]
+
+    return GroupCommit(store, max_items=max_items)
+
+
+def single_outcome_response(outcome: EventOutcome) -> JSONResponse:
     if outcome.status == "rejected":
         raise ValidationFailed("The event did not validate.", errors=outcome.errors)
     return JSONResponse(outcome_json(outcome),
@@ -130,8 +147,14 @@ def _binary_event(request: Request, body: bytes, media: str) -> dict[str, Any]:
             "application/json": {"schema": CLOUDEVENT_SCHEMA, "example": CLOUDEVENT_EXAMPLE},
         }}),
 )
-def post_event(request: Request, body: bytes = Depends(raw_body),
-               db: Database = DatabaseDep) -> JSONResponse:
+async def post_event(request: Request, body: bytes = Depends(raw_body)) -> JSONResponse:
+    item = _single_event(request, body)
+    commits: GroupCommit[Any, EventOutcome] = request.app.state.single_events
+    return single_outcome_response(await commits.submit(item))
+
+
+def _single_event(request: Request, body: bytes) -> Any:
+    """The one event of a ``POST /v1/events``, binary or structured mode."""
     media = media_type(request)
     if "ce-specversion" in request.headers:
         item = _binary_event(request, body, media)
@@ -145,8 +168,7 @@ def post_event(request: Request, body: bytes = Depends(raw_body),
         raise UnsupportedMediaType(
             f"Content type '{media or 'none'}' is not accepted: use "
             "application/cloudevents+json, application/json, or binary mode (ce-* headers).")
-    with db.transaction() as session:
-        return single_event_response(session, item)
+    return item
 
 
 @router.post(

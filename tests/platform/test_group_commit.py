@@ -1,0 +1,165 @@
+"""Group commit (shared/group_commit.py): requests that arrive together share one write, and
+each still gets exactly its own answer, its own error, or is left out when it stops waiting.
+
+The writes here are plain functions so the batching itself can be watched; ingest's single
+events exercise it on both databases (tests/ingest/test_event_group_commit.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import threading
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from shared.group_commit import GroupCommit
+
+caller: contextvars.ContextVar[str | None] = contextvars.ContextVar("caller", default=None)
+
+
+class Recorder:
+    """A write that records each batch, can be held before it writes, and refuses 'bad'."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+        self.callers: list[str | None] = []
+        self.gate = threading.Event()
+        self.gate.set()
+        self.entered = threading.Event()
+
+    def write(self, items: list[str]) -> list[str]:
+        self.entered.set()
+        self.gate.wait(10)
+        self.batches.append(list(items))
+        self.callers.append(caller.get())
+        if "bad" in items:
+            raise ValueError("refused: bad")
+        return [f"stored {item}" for item in items]
+
+
+async def _wait_for(event: threading.Event) -> None:
+    for _ in range(1000):
+        if event.is_set():
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError("the write never started")
+
+
+def _run(scenario: Callable[[], Awaitable[Any]]) -> Any:
+    return asyncio.run(scenario())
+
+
+def test_items_that_arrive_during_a_write_share_the_next_one() -> None:
+    recorder = Recorder()
+    commits = GroupCommit(recorder.write, max_items=100)
+
+    async def scenario() -> list[str]:
+        recorder.gate.clear()
+        first = asyncio.create_task(commits.submit("a"))
+        await _wait_for(recorder.entered)  # "a" is being written, alone
+        rest = [asyncio.create_task(commits.submit(x)) for x in ("b", "c", "d")]
+        await asyncio.sleep(0.05)
+        recorder.gate.set()
+        return await asyncio.gather(first, *rest)
+
+    assert _run(scenario) == ["stored a", "stored b", "stored c", "stored d"]
+    assert recorder.batches == [["a"], ["b", "c", "d"]]
+
+
+def test_a_lone_item_is_written_at_once() -> None:
+    recorder = Recorder()
+    commits = GroupCommit(recorder.write, max_items=100)
+
+    async def scenario() -> list[str]:
+        return [await commits.submit("a"), await commits.submit("b")]
+
+    assert _run(scenario) == ["stored a", "stored b"]
+    assert recorder.batches == [["a"], ["b"]]
+
+
+def test_no_write_takes_more_than_max_items() -> None:
+    recorder = Recorder()
+    commits = GroupCommit(recorder.write, max_items=2)
+
+    async def scenario() -> list[str]:
+        recorder.gate.clear()
+        first = asyncio.create_task(commits.submit("a"))
+        await _wait_for(recorder.entered)
+        rest = [asyncio.create_task(commits.submit(x)) for x in "bcdef"]
+        await asyncio.sleep(0.05)
+        recorder.gate.set()
+        return await asyncio.gather(first, *rest)
+
+    assert _run(scenario) == [f"stored {x}" for x in "abcdef"]
+    assert recorder.batches == [["a"], ["b", "c"], ["d", "e"], ["f"]]
+
+
+def test_an_item_the_write_refuses_fails_only_its_own_caller() -> None:
+    recorder = Recorder()
+    commits = GroupCommit(recorder.write, max_items=100)
+
+    async def scenario() -> list[Any]:
+        recorder.gate.clear()
+        first = asyncio.create_task(commits.submit("a"))
+        await _wait_for(recorder.entered)
+        rest = [asyncio.create_task(commits.submit(x)) for x in ("b", "bad", "c")]
+        await asyncio.sleep(0.05)
+        recorder.gate.set()
+        return await asyncio.gather(first, *rest, return_exceptions=True)
+
+    results = _run(scenario)
+    assert results[:2] == ["stored a", "stored b"] and results[3] == "stored c"
+    assert isinstance(results[2], ValueError) and "refused: bad" in str(results[2])
+    # The refused batch was written again one item at a time.
+    assert recorder.batches == [["a"], ["b", "bad", "c"], ["b"], ["bad"], ["c"]]
+
+
+def test_a_caller_that_stops_waiting_leaves_the_others_answered() -> None:
+    recorder = Recorder()
+    commits = GroupCommit(recorder.write, max_items=100)
+
+    async def scenario() -> list[Any]:
+        recorder.gate.clear()
+        first = asyncio.create_task(commits.submit("a"))
+        await _wait_for(recorder.entered)
+        gone = asyncio.create_task(commits.submit("b"))
+        stays = asyncio.create_task(commits.submit("c"))
+        await asyncio.sleep(0.05)
+        gone.cancel()
+        recorder.gate.set()
+        return await asyncio.gather(first, gone, stays, return_exceptions=True)
+
+    results = _run(scenario)
+    assert results[0] == "stored a" and results[2] == "stored c"
+    assert isinstance(results[1], asyncio.CancelledError)
+    assert recorder.batches == [["a"], ["b", "c"]]  # "b" was written with its batch
+
+
+def test_a_write_does_not_run_under_the_first_callers_context() -> None:
+    recorder = Recorder()
+    commits = GroupCommit(recorder.write, max_items=100)
+
+    async def one(name: str) -> str:
+        caller.set(name)  # each task has its own copy of the context, as each request has
+        return await commits.submit(name)
+
+    async def scenario() -> list[str]:
+        return await asyncio.gather(one("a"), one("b"))
+
+    assert _run(scenario) == ["stored a", "stored b"]
+    assert recorder.callers and set(recorder.callers) == {None}
+
+
+def test_one_instance_serves_one_event_loop_after_another() -> None:
+    """A test client runs a new event loop per block; the same app keeps answering."""
+    recorder = Recorder()
+    commits = GroupCommit(recorder.write, max_items=100)
+    assert asyncio.run(commits.submit("a")) == "stored a"
+    assert asyncio.run(commits.submit("b")) == "stored b"
+
+
+def test_max_items_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="max_items"):
+        GroupCommit(Recorder().write, max_items=0)
