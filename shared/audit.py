@@ -15,6 +15,7 @@ import datetime as dt
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import orjson
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from shared.bulk import bulk_write
 from shared.db import Database
+from shared.group_commit import GroupCommit
 from shared.hotpath import HotStatement
 from shared.models import AuditEntry, utcnow
 
@@ -143,6 +145,31 @@ def append(db: Database, fact: Fact) -> Appended:
     if appended is None:  # RETURNING gives the row inserted, or the insert raised
         raise RuntimeError("the audit append returned no id")
     return Appended(id=int(appended[0]))
+
+
+# Several entries in one statement, the ids returned in the order of the rows given.
+_APPEND_MANY = insert(AUDIT_TABLE).returning(AUDIT_TABLE.c.id, sort_by_parameter_order=True)
+
+
+def append_many(db: Database, facts: Sequence[Fact]) -> list[Appended]:
+    """:func:`append` for several entries that commit together, in one statement: their
+    ids in the order of ``facts``. What :func:`appender` writes for the requests that
+    arrived together."""
+    if len(facts) == 1:
+        return [append(db, facts[0])]
+    now = utcnow()
+    with db.transaction() as session:
+        ids = session.execute(_APPEND_MANY, [_row(fact, now) for fact in facts]).scalars().all()
+    if len(ids) != len(facts):
+        raise RuntimeError(f"the audit append returned {len(ids)} ids for {len(facts)} entries")
+    return [Appended(id=int(entry_id)) for entry_id in ids]
+
+
+def appender(db: Database, *, max_items: int = 500) -> GroupCommit[Fact, Appended]:
+    """Appends of entries that are units of work of their own (a credit decision's), from
+    concurrent requests: those that arrive together commit together (shared/group_commit.py),
+    and each request gets its own entry's id once it is committed."""
+    return GroupCommit(partial(append_many, db), max_items=max_items)
 
 
 def record_many(session: Session, facts: Sequence[Fact]) -> None:

@@ -10,6 +10,7 @@ from services.scoring.models.router import router as models_router
 from services.scoring.scores.router import router as risk_router
 from services.scoring.tiers.router import router as tiers_router
 from services.scoring.watchlist.router import router as watchlist_router
+from shared import audit
 from shared.app import create_service_app
 
 TAGS = [
@@ -29,4 +30,10 @@ def create_app(database_url: str | None = None) -> FastAPI:
                  jobs_router],
         tags=TAGS,
         database_url=database_url,
+        on_startup=_on_startup,
     )
+
+
+def _on_startup(app: FastAPI) -> None:
+    # Credit decisions' audit entries, committed together when they arrive together.
+    app.state.audit_log = audit.appender(app.state.db)

@@ -5,11 +5,9 @@ refused by the database."""
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -19,6 +17,7 @@ from fastapi.testclient import TestClient
 from services.ingest.app import create_app
 from shared.db import Database
 from tests.conftest import auth_headers
+from tests.held_writes import transactions_of, wait_until_blocked, writes_held
 from tests.ingest.conftest import ingest_test_settings
 from tests.ingest.factories import cloudevent
 
@@ -30,50 +29,6 @@ def _post(client: TestClient, body: Any) -> Any:
     return client.post("/v1/events", content=json.dumps(body), headers=CE)
 
 
-@contextmanager
-def writes_held(db: Database, engine_name: str, database_url: str) -> Iterator[None]:
-    """Hold event writes back (a lock another connection holds) until the block ends."""
-    if engine_name == "postgresql":
-        with db.engine.connect() as conn, conn.begin():
-            conn.execute(sa.text("LOCK TABLE event IN SHARE MODE"))
-            yield
-        return
-    holder = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
-    try:
-        holder.execute("BEGIN IMMEDIATE")
-        yield
-        holder.execute("COMMIT")
-    finally:
-        holder.close()
-
-
-def _wait_until_blocked(db: Database, engine_name: str) -> None:
-    """Until the first request's write waits for the lock (PostgreSQL shows it; on SQLite,
-    a moment)."""
-    if engine_name != "postgresql":
-        time.sleep(0.5)
-        return
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        # A new transaction each time: pg_stat_activity is a snapshot per transaction.
-        with db.engine.connect() as conn:
-            waiting = conn.execute(sa.text(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND datname = current_database()")).scalar()
-        if waiting:
-            return
-        time.sleep(0.02)
-    raise AssertionError("the first event never reached the database")
-
-
-def _transactions_of(db: Database, source: str) -> int:
-    """How many transactions wrote the stored events of ``source`` (PostgreSQL's xmin)."""
-    with db.engine.connect() as conn:
-        return int(conn.execute(sa.text(
-            "SELECT count(DISTINCT xmin::text) FROM event WHERE source = :source"),
-            {"source": source}).scalar() or 0)
-
-
 def test_events_sent_together_share_a_commit_and_keep_their_own_answers(
         client: TestClient, db: Database, engine_name: str, database_url: str) -> None:
     first = cloudevent(source=SOURCE)
@@ -81,9 +36,9 @@ def test_events_sent_together_share_a_commit_and_keep_their_own_answers(
     twice = cloudevent(source=SOURCE, subject="cust-twice")
     invalid = cloudevent(source=SOURCE, time="yesterday")
     with ThreadPoolExecutor(12) as pool:
-        with writes_held(db, engine_name, database_url):
+        with writes_held(db, engine_name, database_url, table="event"):
             held = pool.submit(_post, client, first)
-            _wait_until_blocked(db, engine_name)
+            wait_until_blocked(db, engine_name)
             together: dict[str, Future[Any]] = {
                 **{e["id"]: pool.submit(_post, client, e) for e in distinct},
                 "twice-1": pool.submit(_post, client, twice),
@@ -109,7 +64,7 @@ def test_events_sent_together_share_a_commit_and_keep_their_own_answers(
     assert stored == 1 + len(distinct) + 1
     if engine_name == "postgresql":
         # The held event alone, then everything that queued behind it in one transaction.
-        assert _transactions_of(db, SOURCE) == 2
+        assert transactions_of(db, table="event", where="source = :s", s=SOURCE) == 2
 
 
 @pytest.fixture
@@ -149,9 +104,9 @@ def test_an_event_the_database_refuses_fails_only_its_own_request(
     others = [cloudevent(source=SOURCE, subject=f"cust-{i}") for i in range(4)]
     refused = cloudevent(source=SOURCE, id=refused_event_id)
     with ThreadPoolExecutor(8) as pool:
-        with writes_held(db, engine_name, database_url):
+        with writes_held(db, engine_name, database_url, table="event"):
             held = pool.submit(_post, client, cloudevent(source=SOURCE))
-            _wait_until_blocked(db, engine_name)
+            wait_until_blocked(db, engine_name)
             futures = [pool.submit(_post, client, e) for e in [*others[:2], refused,
                                                                *others[2:]]]
             time.sleep(0.5)

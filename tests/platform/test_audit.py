@@ -57,6 +57,16 @@ def leaf_hashes_by_index(db: Database) -> list[bytes]:
         return [merkle.leaf_hash(audit.leaf_data(r.id, r.content)) for r in rows]
 
 
+def test_entries_appended_together_get_their_own_ids_in_order(db: Database) -> None:
+    facts = [audit.Fact("tests", "credit.decided", "customer", f"c-{i}", {"i": i})
+             for i in range(50)]
+    appended = audit.append_many(db, facts)
+    with db.transaction() as session:
+        subjects = dict(session.execute(select(AuditEntry.id, AuditEntry.subject_id)).all())
+    assert [subjects[a.id] for a in appended] == [f.subject_id for f in facts]
+    assert verify(db).ok
+
+
 def test_an_append_is_one_insert_with_no_lock_and_no_read_of_other_rows(db: Database) -> None:
     statements: list[str] = []
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -17,6 +19,7 @@ from shared.models import AuditEntry, utcnow
 from shared.models.scoring import TierOverride
 from shared.topics import SCORING_RESCORE
 from tests.conftest import auth_headers
+from tests.held_writes import transactions_of, wait_until_blocked, writes_held
 from tests.scoring.conftest import READ, WRITE, drain
 from tests.scoring.factories import add_customer, add_events, days, event
 
@@ -179,6 +182,31 @@ def test_credit_decisions_follow_tier_strategy_and_are_audited(db: Database,
         assert entries[0].details["amount"] == "15000.00"
         assert all(content_of(e) == e.content for e in entries)  # sealed as they read
     assert approve["decision_id"] == entries[0].id
+
+
+def test_decisions_made_together_share_a_commit_and_each_names_its_own_entry(
+        db: Database, client: TestClient, engine_name: str, database_url: str) -> None:
+    _scored(db, "good", amount="4000.00", overdue_days=-10)
+    amounts = [f"{100 + i}.00" for i in range(6)]
+    with ThreadPoolExecutor(8) as pool:
+        with writes_held(db, engine_name, database_url, table="audit_entry"):
+            held = pool.submit(_decide, client, "good", "1.00")
+            wait_until_blocked(db, engine_name)
+            together = {amount: pool.submit(_decide, client, "good", amount)
+                        for amount in amounts}
+            time.sleep(0.5)  # all of them queued behind the held entry
+        answers = {amount: future.result(timeout=30) for amount, future in together.items()}
+        assert held.result(timeout=30)["decision"] == "approve"
+    with db.transaction() as session:
+        by_id = {e.id: e for e in session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "credit.decided"))}
+    assert len(by_id) == 1 + len(amounts)
+    for amount, answer in answers.items():
+        assert answer["amount"] == amount and answer["decision"] == "approve"
+        assert by_id[answer["decision_id"]].details["amount"] == amount
+    if engine_name == "postgresql":
+        ids = sorted(answer["decision_id"] for answer in answers.values())
+        assert transactions_of(db, table="audit_entry", where="id = ANY(:ids)", ids=ids) == 1
 
 
 def test_unknown_customer_and_unscored_customer(db: Database, client: TestClient) -> None:

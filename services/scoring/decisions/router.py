@@ -22,7 +22,8 @@ router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
                          "limit, decline when in default or when the tier blocks new credit. "
                          "Every decision is audited. Unknown customer: 404.",
              response_model=CreditDecision, **secured("risk:read", extra_errors=[404, 422]))
-def credit_decision(body: CreditRequest, request: Request,
-                    db: Database = DatabaseDep) -> Response:
-    decision = service.decide(db, request=body, actor=current_principal(request).actor)
+async def credit_decision(body: CreditRequest, request: Request,
+                          db: Database = DatabaseDep) -> Response:
+    decision = await service.decide(db, request=body, actor=current_principal(request).actor,
+                                    audit_log=request.app.state.audit_log)
     return model_response(decision)
