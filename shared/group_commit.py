@@ -33,28 +33,31 @@ Result = TypeVar("Result")
 
 class GroupCommit(Generic[Item, Result]):
     """``write(items)`` commits ``items`` in one unit of work and returns one result per
-    item, in order. It runs on a worker thread, one call at a time."""
+    item, in order. It runs on a worker thread, at most ``writers`` calls at a time: with
+    two, the next batch is written while the last one waits for its commit's flush to disk."""
 
     def __init__(self, write: Callable[[list[Item]], Sequence[Result]], *,
-                 max_items: int) -> None:
-        if max_items < 1:
-            raise ValueError("max_items must be at least 1")
+                 max_items: int, writers: int = 1) -> None:
+        if max_items < 1 or writers < 1:
+            raise ValueError("max_items and writers must be at least 1")
         self._write = write
         self.max_items = max_items
+        self.writers = writers
         self._queue: deque[tuple[Item, asyncio.Future[Result]]] = deque()
-        self._flusher: asyncio.Task[None] | None = None
+        self._flushers: set[asyncio.Task[None]] = set()
 
     async def submit(self, item: Item) -> Result:
         """``item``'s result once it is committed (or its exception)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Result] = loop.create_future()
         self._queue.append((item, future))
-        flusher = self._flusher
-        if flusher is None or flusher.done() or flusher.get_loop() is not loop:
+        self._flushers = {task for task in self._flushers
+                          if not task.done() and task.get_loop() is loop}
+        if len(self._flushers) < self.writers:
             # A context of its own: the flush serves many requests, and must not log under
             # (or otherwise carry) the request id of whichever one started it.
-            self._flusher = loop.create_task(self._flush_queue(loop),
-                                             context=contextvars.Context())
+            self._flushers.add(loop.create_task(self._flush_queue(loop),
+                                                context=contextvars.Context()))
         # A caller that goes away stops waiting; its item is still written with its batch.
         return await future
 

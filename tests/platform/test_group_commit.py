@@ -28,12 +28,20 @@ class Recorder:
         self.gate = threading.Event()
         self.gate.set()
         self.entered = threading.Event()
+        self.writing = 0  # writes under way at once, at most
+        self._lock = threading.Lock()
+        self._now = 0
 
     def write(self, items: list[str]) -> list[str]:
+        with self._lock:
+            self._now += 1
+            self.writing = max(self.writing, self._now)
         self.entered.set()
         self.gate.wait(10)
         self.batches.append(list(items))
         self.callers.append(caller.get())
+        with self._lock:
+            self._now -= 1
         if "bad" in items:
             raise ValueError("refused: bad")
         return [f"stored {item}" for item in items]
@@ -94,6 +102,27 @@ def test_no_write_takes_more_than_max_items() -> None:
 
     assert _run(scenario) == [f"stored {x}" for x in "abcdef"]
     assert recorder.batches == [["a"], ["b", "c"], ["d", "e"], ["f"]]
+
+
+def test_with_two_writers_the_next_batch_does_not_wait_for_the_last_commit() -> None:
+    recorder = Recorder()
+    commits = GroupCommit(recorder.write, max_items=100, writers=2)
+
+    async def scenario() -> list[str]:
+        recorder.gate.clear()
+        first = asyncio.create_task(commits.submit("a"))
+        await _wait_for(recorder.entered)
+        second = asyncio.create_task(commits.submit("b"))
+        await asyncio.sleep(0.1)
+        rest = [asyncio.create_task(commits.submit(x)) for x in ("c", "d")]
+        await asyncio.sleep(0.05)
+        recorder.gate.set()
+        return await asyncio.gather(first, second, *rest)
+
+    assert _run(scenario) == ["stored a", "stored b", "stored c", "stored d"]
+    assert recorder.writing == 2
+    # "a" and "b" each written at once; "c" and "d", queued while both ran, together.
+    assert sorted(map(tuple, recorder.batches)) == [("a",), ("b",), ("c", "d")]
 
 
 def test_an_item_the_write_refuses_fails_only_its_own_caller() -> None:
@@ -160,6 +189,8 @@ def test_one_instance_serves_one_event_loop_after_another() -> None:
     assert asyncio.run(commits.submit("b")) == "stored b"
 
 
-def test_max_items_must_be_positive() -> None:
+def test_max_items_and_writers_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_items"):
         GroupCommit(Recorder().write, max_items=0)
+    with pytest.raises(ValueError, match="writers"):
+        GroupCommit(Recorder().write, max_items=1, writers=0)

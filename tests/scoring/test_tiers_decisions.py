@@ -187,8 +187,8 @@ def test_credit_decisions_follow_tier_strategy_and_are_audited(db: Database,
 def test_decisions_made_together_share_a_commit_and_each_names_its_own_entry(
         db: Database, client: TestClient, engine_name: str, database_url: str) -> None:
     _scored(db, "good", amount="4000.00", overdue_days=-10)
-    amounts = [f"{100 + i}.00" for i in range(6)]
-    with ThreadPoolExecutor(8) as pool:
+    amounts = [f"{100 + i}.00" for i in range(12)]
+    with ThreadPoolExecutor(14) as pool:
         with writes_held(db, engine_name, database_url, table="audit_entry"):
             held = pool.submit(_decide, client, "good", "1.00")
             wait_until_blocked(db, engine_name)
@@ -206,7 +206,9 @@ def test_decisions_made_together_share_a_commit_and_each_names_its_own_entry(
         assert by_id[answer["decision_id"]].details["amount"] == amount
     if engine_name == "postgresql":
         ids = sorted(answer["decision_id"] for answer in answers.values())
-        assert transactions_of(db, table="audit_entry", where="id = ANY(:ids)", ids=ids) == 1
+        # The app lets four audit writes run at once: three more started behind the held
+        # one, each with what had queued; the rest waited and went in one more.
+        assert transactions_of(db, table="audit_entry", where="id = ANY(:ids)", ids=ids) <= 4
 
 
 def test_unknown_customer_and_unscored_customer(db: Database, client: TestClient) -> None:
