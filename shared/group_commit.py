@@ -2,15 +2,15 @@
 
 Each request queues its item and waits. A flush takes everything queued (up to
 ``max_items``) to a worker thread, writes it in one transaction, and answers each request
-with its own result once that transaction has committed. One flush runs at a time, or up to
-``writers`` when a batch mostly waits for its commit's flush to disk rather than for the CPU
-(a credit decision's one audit entry, against a batch of events to parse and store). For a write as small as one
+with its own result once that transaction has committed. For a write as small as one
 CloudEvent, the thread hop, the session, the statement and the commit around it cost several
 times the row itself; shared by the requests that arrived together, they are paid once.
 
-There is no timer: a lone item is flushed at once, and the items that arrive while the
-flushes run form the next one. So the batch grows with the load, and the wait for a batch is never
-longer than one flush.
+One flush runs at a time, or up to ``writers`` when a batch mostly waits for its commit's
+flush to disk rather than for the CPU (a credit decision's one audit entry, as against a
+batch of events to parse and store). There is no timer: a lone item is flushed at once, and
+the items that arrive while the flushes run form the next one. So the batch grows with the
+load, and the wait for a batch is never longer than one flush.
 
 What each caller sees stays what it would be alone: its own result, or the exception of its
 own item. A batch that fails is written again item by item, each in its own transaction, so
