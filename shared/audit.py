@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -165,12 +165,13 @@ def append_many(db: Database, facts: Sequence[Fact]) -> list[Appended]:
     return [Appended(id=int(entry_id)) for entry_id in ids]
 
 
-def appender(db: Database, *, max_items: int = 500,
-             writers: int = 1) -> GroupCommit[Fact, Appended]:
+def appender(db: Database, *, max_items: int = 500, writers: int = 1,
+             on_flush: Callable[[int], None] | None = None) -> GroupCommit[Fact, Appended]:
     """Appends of entries that are units of work of their own (a credit decision's), from
     concurrent requests: those that arrive together commit together (shared/group_commit.py),
     and each request gets its own entry's id once it is committed."""
-    return GroupCommit(partial(append_many, db), max_items=max_items, writers=writers)
+    return GroupCommit(partial(append_many, db), max_items=max_items, writers=writers,
+                       on_flush=on_flush)
 
 
 def record_many(session: Session, facts: Sequence[Fact]) -> None:

@@ -39,12 +39,14 @@ class GroupCommit(Generic[Item, Result]):
     two, the next batch is written while the last one waits for its commit's flush to disk."""
 
     def __init__(self, write: Callable[[list[Item]], Sequence[Result]], *,
-                 max_items: int, writers: int = 1) -> None:
+                 max_items: int, writers: int = 1,
+                 on_flush: Callable[[int], None] | None = None) -> None:
         if max_items < 1 or writers < 1:
             raise ValueError("max_items and writers must be at least 1")
         self._write = write
         self.max_items = max_items
         self.writers = writers
+        self._on_flush = on_flush  # told each committed batch's size (a metric)
         self._queue: deque[tuple[Item, asyncio.Future[Result]]] = deque()
         self._flushers: set[asyncio.Task[None]] = set()
 
@@ -94,6 +96,8 @@ class GroupCommit(Generic[Item, Result]):
             for _, future in batch:
                 _settle(future, error=error)
             return
+        if self._on_flush is not None:
+            self._on_flush(len(batch))
         for (_, future), result in zip(batch, results, strict=True):
             _settle(future, result=result)
 

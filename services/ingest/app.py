@@ -25,7 +25,8 @@ def create_app(database_url: str | None = None,
                settings: IngestSettings | None = None) -> FastAPI:
     def on_startup(app: FastAPI) -> None:
         app.state.single_events = single_event_commits(
-            app.state.db, max_items=app.state.ingest_settings.max_batch_events)
+            app.state.db, max_items=app.state.ingest_settings.max_batch_events,
+            on_flush=app.state.metrics.group_commit_observer("events"))
 
     app = create_service_app(
         name="ingest",

@@ -38,4 +38,5 @@ def _on_startup(app: FastAPI) -> None:
     # Credit decisions' audit entries, committed together when they arrive together. An
     # entry is one small INSERT, so a batch mostly waits for its commit's flush to disk:
     # four batches in flight kept the p99 of one at a time's (bench/README.md).
-    app.state.audit_log = audit.appender(app.state.db, writers=4)
+    app.state.audit_log = audit.appender(
+        app.state.db, writers=4, on_flush=app.state.metrics.group_commit_observer("audit"))

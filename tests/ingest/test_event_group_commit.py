@@ -62,9 +62,13 @@ def test_events_sent_together_share_a_commit_and_keep_their_own_answers(
         stored = conn.execute(sa.text("SELECT count(*) FROM event WHERE source = :s"),
                               {"s": SOURCE}).scalar()
     assert stored == 1 + len(distinct) + 1
+    metrics = client.get("/metrics").text
+    label = '{service="ingest",writes="events"}'
+    assert f"riskwatch_group_commit_items_sum{label} 10.0" in metrics  # every request's event
     if engine_name == "postgresql":
         # The held event alone, then everything that queued behind it in one transaction.
         assert transactions_of(db, table="event", where="source = :s", s=SOURCE) == 2
+        assert f"riskwatch_group_commit_items_count{label} 2.0" in metrics
 
 
 @pytest.fixture

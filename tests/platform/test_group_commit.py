@@ -61,7 +61,8 @@ def _run(scenario: Callable[[], Awaitable[Any]]) -> Any:
 
 def test_items_that_arrive_during_a_write_share_the_next_one() -> None:
     recorder = Recorder()
-    commits = GroupCommit(recorder.write, max_items=100)
+    sizes: list[int] = []
+    commits = GroupCommit(recorder.write, max_items=100, on_flush=sizes.append)
 
     async def scenario() -> list[str]:
         recorder.gate.clear()
@@ -74,6 +75,7 @@ def test_items_that_arrive_during_a_write_share_the_next_one() -> None:
 
     assert _run(scenario) == ["stored a", "stored b", "stored c", "stored d"]
     assert recorder.batches == [["a"], ["b", "c", "d"]]
+    assert sizes == [1, 3]  # what the riskwatch_group_commit_items metric is told
 
 
 def test_a_lone_item_is_written_at_once() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -73,7 +74,9 @@ def single_event_response(session: Session, item: Any) -> JSONResponse:
     return single_outcome_response(ingest_events(session, items=[item], field_prefix=False)[0])
 
 
-def single_event_commits(db: Database, *, max_items: int) -> GroupCommit[Any, EventOutcome]:
+def single_event_commits(db: Database, *, max_items: int,
+                         on_flush: Callable[[int], None] | None = None
+                         ) -> GroupCommit[Any, EventOutcome]:
     """``POST /v1/events`` requests that arrive together share one transaction and commit
     (shared/group_commit.py); each is still answered with its own event's outcome."""
 
@@ -82,7 +85,7 @@ def single_event_commits(db: Database, *, max_items: int) -> GroupCommit[Any, Ev
             outcomes = ingest_events(session, items=items, field_prefix=False)
         return [replace(outcome, index=0) for outcome in outcomes]
 
-    return GroupCommit(store, max_items=max_items)
+    return GroupCommit(store, max_items=max_items, on_flush=on_flush)
 
 
 def single_outcome_response(outcome: EventOutcome) -> JSONResponse:
