@@ -95,7 +95,11 @@ class Settings(BaseSettings):
     queue_backoff_base_seconds: float = Field(1.0, description="first retry delay "
                                               "(exponential, with jitter)")
     queue_backoff_max_seconds: float = Field(600.0, description="longest retry delay")
-    worker_poll_seconds: float = Field(0.1, description="how often an idle worker polls")
+    worker_poll_seconds: float = Field(0.1, gt=0, description="how often an idle worker "
+                                       "polls without PostgreSQL's notifications (SQLite)")
+    worker_listen_poll_seconds: float = Field(
+        2.0, gt=0, description="how often an idle worker polls while it is told of new work "
+        "(PostgreSQL LISTEN): for work that comes due later, e.g. retries")
     # Workers drain a queue that loses nothing, while a caller waits on every API request:
     # when the cores are short, the request path should win (bench/README.md, "End-to-end
     # capacity": event -> score p99 at 200 events/s on 2 cores).

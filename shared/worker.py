@@ -53,11 +53,65 @@ class Schedule:
     run_at_start: bool = False  # also once when the worker starts (upkeep a new install needs)
 
 
+WORK_CHANNEL = "riskwatch_work"  # notified for each enqueue (migration 0015)
+
+
+class Wakeups:
+    """Tells a worker's idle loops that work was enqueued: a connection of its own LISTENs
+    on PostgreSQL, and each notification wakes every loop, which then claims at once. So an
+    idle loop need not poll fast: it waits ``worker_listen_poll_seconds`` (for work that
+    comes due later) instead of ``worker_poll_seconds``. On SQLite, or while the connection
+    is down, nothing is listening and the loops poll as before."""
+
+    def __init__(self, db: Database, stopping: threading.Event) -> None:
+        self.db = db
+        self.stopping = stopping
+        self.listening = threading.Event()
+        self._events: list[threading.Event] = []
+
+    def subscribe(self) -> threading.Event:
+        event = threading.Event()
+        self._events.append(event)
+        return event
+
+    def wake_all(self) -> None:
+        for event in self._events:
+            event.set()
+
+    def start(self) -> threading.Thread | None:
+        if self.db.engine.dialect.name != "postgresql":
+            return None
+        thread = threading.Thread(target=self._run, name="wakeups", daemon=True)
+        thread.start()
+        return thread
+
+    def _run(self) -> None:
+        dialect, url = self.db.engine.dialect, self.db.engine.url
+        while not self.stopping.is_set():
+            try:
+                cargs, cparams = dialect.create_connect_args(url)
+                with dialect.loaded_dbapi.connect(*cargs, **cparams) as conn:
+                    conn.autocommit = True
+                    conn.execute(f"LISTEN {WORK_CHANNEL}")
+                    self.listening.set()
+                    self.wake_all()  # whatever was enqueued while nobody listened
+                    while not self.stopping.is_set():
+                        if any(True for _ in conn.notifies(timeout=1.0, stop_after=1)):
+                            self.wake_all()
+            except Exception as exc:  # noqa: BLE001 - the database restarting: poll meanwhile
+                log.warning("listening for new work failed (%s); polling until it is back",
+                            type(exc).__name__)
+            self.listening.clear()
+            self.wake_all()
+            self.stopping.wait(1.0)
+
+
 class Consumer:
-    """A running :class:`Loop`: claim a batch, handle it, wait when there is nothing."""
+    """A running :class:`Loop`: claim a batch, handle it, wait when there is nothing (until
+    told of new work, or the next poll)."""
 
     def __init__(self, loop: Loop, *, name: str, db: Database,
-                 stopping: threading.Event) -> None:
+                 stopping: threading.Event, wakeups: Wakeups | None = None) -> None:
         settings = get_settings()
         both = set(loop.handlers) & set(loop.batch_handlers)
         if both:
@@ -69,6 +123,9 @@ class Consumer:
         self.batch_size = loop.batch_size or settings.worker_batch_size
         self.poll_seconds = (settings.worker_poll_seconds if loop.poll_seconds is None
                              else loop.poll_seconds)
+        self.listen_poll_seconds = max(settings.worker_listen_poll_seconds, self.poll_seconds)
+        self.wakeups = wakeups
+        self.woken = wakeups.subscribe() if wakeups is not None else threading.Event()
         self.worker_id = f"{name}@{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.stopping = stopping
 
@@ -138,13 +195,16 @@ class Consumer:
     def run_forever(self) -> None:
         log.info("worker %s consuming %s", self.worker_id, ", ".join(self.topics))
         while not self.stopping.is_set():
+            # Cleared before the claim: work enqueued while it runs wakes the wait below.
+            self.woken.clear()
             try:
                 handled = self.run_once()
             except Exception:  # noqa: BLE001 - e.g. database restarting: wait and go on
                 log.exception("claiming work failed; retrying")
                 handled = 0
             if handled == 0:
-                self.stopping.wait(self.poll_seconds)
+                listening = self.wakeups is not None and self.wakeups.listening.is_set()
+                self.woken.wait(self.listen_poll_seconds if listening else self.poll_seconds)
 
 
 class Worker:
@@ -158,9 +218,10 @@ class Worker:
         self.name = name
         self.db = db
         self.stopping = threading.Event()
+        self.wakeups = Wakeups(db, self.stopping)
         self.consumers = [
             Consumer(loop, name=name if i == 0 else f"{name}-{loop.name}", db=db,
-                     stopping=self.stopping)
+                     stopping=self.stopping, wakeups=self.wakeups)
             for i, loop in enumerate(loops)]
         self.schedules = list(schedules)
 
@@ -171,8 +232,13 @@ class Worker:
         """One batch of each loop, in this thread (tests, and draining a queue by hand)."""
         return sum(consumer.run_once() for consumer in self.consumers)
 
+    def stop(self) -> None:
+        self.stopping.set()
+        self.wakeups.wake_all()  # an idle loop stops now, not at its next poll
+
     def run_forever(self) -> None:
         scheduler = self._start_scheduler()
+        self.wakeups.start()
         threads = [threading.Thread(target=c.run_forever, name=f"{self.name}-{c.name}",
                                     daemon=True) for c in self.consumers[1:]]
         for thread in threads:
@@ -180,7 +246,7 @@ class Worker:
         try:
             self.consumers[0].run_forever()
         finally:
-            self.stopping.set()
+            self.stop()
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
             for thread in threads:
@@ -203,6 +269,8 @@ class Worker:
     def install_signal_handlers(self) -> None:
         def _stop(signum: int, _frame: FrameType | None) -> None:
             log.info("worker %s stopping (signal %s)", self.name, signum)
+            # Only the flag here (a handler must not take a lock its thread may hold): the
+            # listening thread sees it within a second and wakes the idle loops.
             self.stopping.set()
 
         signal.signal(signal.SIGTERM, _stop)

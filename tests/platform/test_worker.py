@@ -7,12 +7,14 @@ import threading
 import time
 from collections.abc import Sequence
 
+import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from shared import queue
 from shared.db import Database
 from shared.models import WorkItem
+from shared.settings import get_settings
 from shared.worker import BatchHandler, Loop, Schedule, Worker
 
 TOPIC = "test.batch"
@@ -119,7 +121,7 @@ def test_a_slow_loop_does_not_delay_the_other_loops_of_the_worker(db: Database) 
         assert not release.is_set()
     finally:
         release.set()
-        worker.stopping.set()
+        worker.stop()
         runner.join(30)
     assert not runner.is_alive()
     assert _items(db) == []
@@ -138,6 +140,56 @@ def test_a_declared_schedule_runs_its_job_with_the_database(db: Database) -> Non
         while not ran and time.monotonic() < deadline:
             time.sleep(0.05)
     finally:
-        worker.stopping.set()
+        worker.stop()
         runner.join(30)
     assert ran and ran[0] is db
+
+
+def _listening_worker(db: Database, handled: threading.Event) -> Worker:
+    return Worker(name="t", db=db, loops=[Loop(handlers={TOPIC: lambda s, i: handled.set()})])
+
+
+def test_an_idle_worker_is_told_of_new_work_instead_of_polling_for_it(
+        db: Database, engine_name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL: an enqueue notifies (migration 0015), and a worker whose loops would
+    otherwise wait a minute between polls claims the item at once. SQLite polls."""
+    if engine_name != "postgresql":
+        pytest.skip("SQLite has no notifications: its workers poll")
+    monkeypatch.setenv("RISKWATCH_WORKER_LISTEN_POLL_SECONDS", "60")
+    get_settings.cache_clear()
+    handled = threading.Event()
+    worker = _listening_worker(db, handled)
+    runner = threading.Thread(target=worker.run_forever)
+    runner.start()
+    try:
+        assert worker.wakeups.listening.wait(10)
+        time.sleep(0.5)  # the loop has found nothing and waits
+        started = time.monotonic()
+        _enqueue(db, "k")
+        assert handled.wait(10)
+        assert time.monotonic() - started < 5  # not the next poll, a minute away
+    finally:
+        worker.stop()
+        runner.join(30)
+        get_settings.cache_clear()
+    assert not runner.is_alive()
+    assert _items(db) == []
+
+
+def test_a_worker_stops_at_once_however_long_its_idle_wait(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RISKWATCH_WORKER_LISTEN_POLL_SECONDS", "60")
+    monkeypatch.setenv("RISKWATCH_WORKER_POLL_SECONDS", "60")
+    get_settings.cache_clear()
+    worker = _listening_worker(db, threading.Event())
+    runner = threading.Thread(target=worker.run_forever)
+    runner.start()
+    try:
+        time.sleep(0.5)
+        started = time.monotonic()
+        worker.stop()
+        runner.join(30)
+        assert time.monotonic() - started < 5
+    finally:
+        get_settings.cache_clear()
+    assert not runner.is_alive()
