@@ -96,7 +96,8 @@ class Settings(BaseSettings):
                                               "(exponential, with jitter)")
     queue_backoff_max_seconds: float = Field(600.0, description="longest retry delay")
     worker_poll_seconds: float = Field(0.1, gt=0, description="how often an idle worker "
-                                       "polls without PostgreSQL's notifications (SQLite)")
+                                       "polls when nothing tells it of new work (SQLite, or "
+                                       "its listening connection down)")
     worker_listen_poll_seconds: float = Field(
         2.0, gt=0, description="how often an idle worker polls while it is told of new work "
         "(PostgreSQL LISTEN): for work that comes due later, e.g. retries")
