@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import pytest
@@ -59,21 +59,29 @@ def _run(scenario: Callable[[], Awaitable[Any]]) -> Any:
     return asyncio.run(scenario())
 
 
+def _behind_a_held_write(commits: GroupCommit[str, str], recorder: Recorder, first: str,
+                         rest: Sequence[str]) -> list[Any]:
+    """Submit ``first`` and hold its write; submit ``rest`` meanwhile; then let the writes
+    go. Every caller's answer (or exception), in the order submitted."""
+
+    async def scenario() -> list[Any]:
+        recorder.gate.clear()
+        held = asyncio.create_task(commits.submit(first))
+        await _wait_for(recorder.entered)  # ``first`` is being written, alone
+        queued = [asyncio.create_task(commits.submit(x)) for x in rest]
+        await asyncio.sleep(0.05)
+        recorder.gate.set()
+        return await asyncio.gather(held, *queued, return_exceptions=True)
+
+    return _run(scenario)
+
+
 def test_items_that_arrive_during_a_write_share_the_next_one() -> None:
     recorder = Recorder()
     sizes: list[int] = []
     commits = GroupCommit(recorder.write, max_items=100, on_flush=sizes.append)
-
-    async def scenario() -> list[str]:
-        recorder.gate.clear()
-        first = asyncio.create_task(commits.submit("a"))
-        await _wait_for(recorder.entered)  # "a" is being written, alone
-        rest = [asyncio.create_task(commits.submit(x)) for x in ("b", "c", "d")]
-        await asyncio.sleep(0.05)
-        recorder.gate.set()
-        return await asyncio.gather(first, *rest)
-
-    assert _run(scenario) == ["stored a", "stored b", "stored c", "stored d"]
+    assert _behind_a_held_write(commits, recorder, "a", "bcd") == [
+        "stored a", "stored b", "stored c", "stored d"]
     assert recorder.batches == [["a"], ["b", "c", "d"]]
     assert sizes == [1, 3]  # what the riskwatch_group_commit_items metric is told
 
@@ -92,17 +100,8 @@ def test_a_lone_item_is_written_at_once() -> None:
 def test_no_write_takes_more_than_max_items() -> None:
     recorder = Recorder()
     commits = GroupCommit(recorder.write, max_items=2)
-
-    async def scenario() -> list[str]:
-        recorder.gate.clear()
-        first = asyncio.create_task(commits.submit("a"))
-        await _wait_for(recorder.entered)
-        rest = [asyncio.create_task(commits.submit(x)) for x in "bcdef"]
-        await asyncio.sleep(0.05)
-        recorder.gate.set()
-        return await asyncio.gather(first, *rest)
-
-    assert _run(scenario) == [f"stored {x}" for x in "abcdef"]
+    assert _behind_a_held_write(commits, recorder, "a", "bcdef") == [
+        f"stored {x}" for x in "abcdef"]
     assert recorder.batches == [["a"], ["b", "c"], ["d", "e"], ["f"]]
 
 
@@ -130,17 +129,7 @@ def test_with_two_writers_the_next_batch_does_not_wait_for_the_last_commit() -> 
 def test_an_item_the_write_refuses_fails_only_its_own_caller() -> None:
     recorder = Recorder()
     commits = GroupCommit(recorder.write, max_items=100)
-
-    async def scenario() -> list[Any]:
-        recorder.gate.clear()
-        first = asyncio.create_task(commits.submit("a"))
-        await _wait_for(recorder.entered)
-        rest = [asyncio.create_task(commits.submit(x)) for x in ("b", "bad", "c")]
-        await asyncio.sleep(0.05)
-        recorder.gate.set()
-        return await asyncio.gather(first, *rest, return_exceptions=True)
-
-    results = _run(scenario)
+    results = _behind_a_held_write(commits, recorder, "a", ["b", "bad", "c"])
     assert results[:2] == ["stored a", "stored b"] and results[3] == "stored c"
     assert isinstance(results[2], ValueError) and "refused: bad" in str(results[2])
     # The refused batch was written again one item at a time.
